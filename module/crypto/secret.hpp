@@ -1,0 +1,53 @@
+// Secret: bytes that must never be printed or outlive their use (passwords, tokens, keys).
+// Held in one heap block that moves by pointer (no small-string copies left behind) and is
+// wiped with OPENSSL_cleanse on destruction and reassignment. No stream operator on purpose.
+#pragma once
+
+#include <openssl/crypto.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace smtpn::crypto {
+
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string_view bytes) : bytes_(bytes.begin(), bytes.end()) {}
+  // Takes over a temporary that held the secret and wipes it.
+  explicit Secret(std::string&& bytes) : bytes_(bytes.begin(), bytes.end()) {
+    if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
+    bytes.clear();
+  }
+  Secret(const Secret&) = default;
+  Secret(Secret&& other) noexcept : bytes_(std::move(other.bytes_)) { other.bytes_.clear(); }
+  Secret& operator=(Secret other) noexcept {
+    wipe();
+    bytes_.swap(other.bytes_);
+    return *this;
+  }
+  ~Secret() { wipe(); }
+
+  // Deliberately named: every use of the secret's bytes is visible in review.
+  std::string_view expose() const { return {bytes_.data(), bytes_.size()}; }
+  bool empty() const { return bytes_.empty(); }
+  std::size_t size() const { return bytes_.size(); }
+
+  void wipe() noexcept {
+    if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
+    bytes_.clear();
+  }
+
+ private:
+  std::vector<char> bytes_;
+};
+
+// Wipes a plain string that held secret material (a base64 blob, a computed response).
+inline void wipe(std::string& s) noexcept {
+  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
+}  // namespace smtpn::crypto

@@ -1,0 +1,73 @@
+#include "emacs/env.hpp"
+
+#include <vector>
+
+namespace smtpn::emacs {
+
+void Env::check() {
+  if (raw_->non_local_exit_check(raw_) != emacs_funcall_exit_return) throw PendingExit{};
+}
+
+emacs_value Env::intern(const char* name) {
+  emacs_value v = raw_->intern(raw_, name);
+  check();
+  return v;
+}
+
+bool Env::is_nil(emacs_value v) {
+  const bool not_nil = raw_->is_not_nil(raw_, v);
+  check();
+  return !not_nil;
+}
+
+bool Env::eq(emacs_value a, emacs_value b) {
+  const bool same = raw_->eq(raw_, a, b);
+  check();
+  return same;
+}
+
+emacs_value Env::call(emacs_value function, std::span<emacs_value> args) {
+  emacs_value v = raw_->funcall(raw_, function, static_cast<ptrdiff_t>(args.size()), args.data());
+  check();
+  return v;
+}
+
+emacs_value Env::call(const char* function, std::initializer_list<emacs_value> args) {
+  std::vector<emacs_value> argv(args);
+  return call(intern(function), argv);
+}
+
+std::string Env::bytes(emacs_value string) {
+  ptrdiff_t size = 0;
+  raw_->copy_string_contents(raw_, string, nullptr, &size);
+  check();
+  std::string out(static_cast<std::size_t>(size), '\0');  // size counts the trailing NUL
+  raw_->copy_string_contents(raw_, string, out.data(), &size);
+  check();
+  out.resize(static_cast<std::size_t>(size) - 1);
+  return out;
+}
+
+emacs_value Env::unibyte(std::string_view bytes) {
+  emacs_value v = raw_->make_unibyte_string(raw_, bytes.data(), static_cast<ptrdiff_t>(bytes.size()));
+  check();
+  return v;
+}
+
+emacs_value Env::text(std::string_view utf8) {
+  emacs_value v = raw_->make_string(raw_, utf8.data(), static_cast<ptrdiff_t>(utf8.size()));
+  check();
+  return v;
+}
+
+emacs_value Env::integer(std::intmax_t n) {
+  emacs_value v = raw_->make_integer(raw_, n);
+  check();
+  return v;
+}
+
+emacs_value Env::list(std::span<emacs_value> items) { return call(intern("list"), items); }
+
+void Env::signal(emacs_value symbol, emacs_value data) { raw_->non_local_exit_signal(raw_, symbol, data); }
+
+}  // namespace smtpn::emacs

@@ -1,0 +1,69 @@
+#include "emacs/errors.hpp"
+
+#include <array>
+
+namespace smtpn::emacs {
+namespace {
+
+struct ErrorDefinition {
+  ErrorKind kind;
+  const char* symbol;
+  const char* message;  // what `error-message-string' puts before the data
+};
+
+constexpr std::array kErrors = {
+    ErrorDefinition{ErrorKind::kGeneric, "smtpmail-native-error", "smtpmail-native error"},
+    ErrorDefinition{ErrorKind::kConnection, "smtpmail-native-connection-error",
+                    "Cannot connect to the SMTP server"},
+    ErrorDefinition{ErrorKind::kTls, "smtpmail-native-tls-error", "TLS with the SMTP server failed"},
+    ErrorDefinition{ErrorKind::kAuth, "smtpmail-native-auth-error", "SMTP authentication failed"},
+    ErrorDefinition{ErrorKind::kProtocol, "smtpmail-native-protocol-error",
+                    "The SMTP server broke the protocol"},
+    ErrorDefinition{ErrorKind::kTimeout, "smtpmail-native-timeout", "The SMTP server did not answer in time"},
+    ErrorDefinition{ErrorKind::kTemporary, "smtpmail-native-temporary-error",
+                    "The SMTP server refused for now (temporary failure, retry later)"},
+    ErrorDefinition{ErrorKind::kPermanent, "smtpmail-native-permanent-error",
+                    "The SMTP server refused (permanent failure)"},
+    ErrorDefinition{ErrorKind::kDecode, "smtpmail-native-decode-error", "Cannot decode the data"},
+};
+
+emacs_value to_lisp(Env& env, const Datum& datum) {
+  if (const auto* n = std::get_if<std::intmax_t>(&datum)) return env.integer(*n);
+  if (const auto* s = std::get_if<std::string>(&datum)) return env.text(*s);
+  return env.nil();
+}
+
+}  // namespace
+
+const char* error_symbol(ErrorKind kind) {
+  for (const auto& e : kErrors)
+    if (e.kind == kind) return e.symbol;
+  return kErrors[0].symbol;
+}
+
+void define_error_hierarchy(Env& env) {
+  for (const auto& e : kErrors) {
+    const char* parent = e.kind == ErrorKind::kGeneric ? "error" : kErrors[0].symbol;
+    env.call("define-error", {env.intern(e.symbol), env.text(e.message), env.intern(parent)});
+  }
+}
+
+void signal_module_error(Env& env, const ModuleError& error) noexcept {
+  try {
+    std::vector<emacs_value> data{env.text(error.what())};
+    for (const auto& d : error.details()) data.push_back(to_lisp(env, d));
+    env.signal(env.intern(error_symbol(error.kind())), env.list(data));
+  } catch (...) {
+    // Building the data failed, so a signal (memory-full, say) is already pending.
+  }
+}
+
+void signal_internal_error(Env& env, const char* message) noexcept {
+  try {
+    std::vector<emacs_value> data{env.text(std::string("internal error: ") + message)};
+    env.signal(env.intern(kErrors[0].symbol), env.list(data));
+  } catch (...) {
+  }
+}
+
+}  // namespace smtpn::emacs

@@ -1,0 +1,55 @@
+// The one table of every Lisp function the module defines, with its user-facing docstring.
+#include <array>
+
+#include "emacs/crypto_bindings.hpp"
+#include "emacs/function_table.hpp"
+
+namespace smtpn::emacs {
+namespace {
+
+constexpr std::array kFunctions = {
+    FunctionSpec{"smtpmail-native-version", 0, 0,
+                 "Return the version string of the loaded smtpmail-native module.\n"
+                 "The Lisp layer refuses a module whose version differs from its own.\n\n"
+                 "(fn)",
+                 lisp_version},
+    FunctionSpec{"smtpmail-native-hmac-md5", 2, 3,
+                 "Return the HMAC-MD5 (RFC 2104) of DATA under KEY, computed by OpenSSL.\n"
+                 "KEY and DATA are strings: a unibyte string is used byte for byte, a\n"
+                 "multibyte one as its UTF-8 encoding.  A multibyte string holding raw\n"
+                 "8-bit bytes signals `wrong-type-argument'.\n"
+                 "The result is 32 lowercase hex digits, or with BINARY non-nil the 16\n"
+                 "raw bytes as a unibyte string (like `secure-hash').\n\n"
+                 "(fn KEY DATA &optional BINARY)",
+                 lisp_hmac_md5},
+    FunctionSpec{"smtpmail-native-base64-encode", 1, 1,
+                 "Return STRING encoded as base64 (RFC 4648 standard alphabet).\n"
+                 "The result is padded with `=' and has no line breaks.  STRING is taken\n"
+                 "byte for byte when unibyte and as UTF-8 when multibyte.\n\n"
+                 "(fn STRING)",
+                 lisp_base64_encode},
+    FunctionSpec{"smtpmail-native-base64-decode", 1, 1,
+                 "Return the bytes that base64 STRING encodes, as a unibyte string.\n"
+                 "Decoding is strict: whitespace, characters outside the RFC 4648\n"
+                 "standard alphabet, missing or misplaced padding, unused bits set and\n"
+                 "data after the padding all signal `smtpmail-native-decode-error',\n"
+                 "whose data is (MESSAGE OFFSET) with OFFSET the position at fault.\n\n"
+                 "(fn STRING)",
+                 lisp_base64_decode},
+    FunctionSpec{"smtpmail-native-cram-md5-response", 3, 3,
+                 "Return the CRAM-MD5 (RFC 2195) answer to a server challenge.\n"
+                 "USER and PASSWORD are strings; CHALLENGE is the base64 text the\n"
+                 "server sent after \"334 \".  The result is the base64 line to send\n"
+                 "back: USER, a space and the hex HMAC-MD5 of the challenge keyed with\n"
+                 "PASSWORD.  A CHALLENGE that is not valid base64 signals\n"
+                 "`smtpmail-native-decode-error'; one longer than 4096 characters signals\n"
+                 "`smtpmail-native-protocol-error'.\n\n"
+                 "(fn USER PASSWORD CHALLENGE)",
+                 lisp_cram_md5_response},
+};
+
+}  // namespace
+
+std::span<const FunctionSpec> module_functions() { return kFunctions; }
+
+}  // namespace smtpn::emacs
