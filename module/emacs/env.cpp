@@ -32,9 +32,13 @@ emacs_value Env::call(emacs_value function, std::span<emacs_value> args) {
   return v;
 }
 
-emacs_value Env::call(const char* function, std::initializer_list<emacs_value> args) {
+emacs_value Env::call(emacs_value function, std::initializer_list<emacs_value> args) {
   std::vector<emacs_value> argv(args);
-  return call(intern(function), argv);
+  return call(function, argv);
+}
+
+emacs_value Env::call(const char* function, std::initializer_list<emacs_value> args) {
+  return call(intern(function), args);
 }
 
 std::string Env::bytes(emacs_value string) {
@@ -67,6 +71,48 @@ emacs_value Env::integer(std::intmax_t n) {
 }
 
 emacs_value Env::list(std::span<emacs_value> items) { return call(intern("list"), items); }
+
+emacs_value Env::floating(double d) {
+  emacs_value v = raw_->make_float(raw_, d);
+  check();
+  return v;
+}
+
+bool Env::satisfies(const char* predicate, emacs_value v) { return !is_nil(call(predicate, {v})); }
+
+std::intmax_t Env::to_integer(emacs_value v) {
+  const std::intmax_t n = raw_->extract_integer(raw_, v);
+  check();
+  return n;
+}
+
+double Env::to_float(emacs_value v) {
+  const double d = raw_->extract_float(raw_, v);
+  check();
+  return d;
+}
+
+std::vector<emacs_value> Env::list_items(emacs_value list) {
+  if (!satisfies("proper-list-p", list)) wrong_type("listp", list);
+  emacs_value vector = call("vconcat", {list});
+  const ptrdiff_t size = raw_->vec_size(raw_, vector);
+  check();
+  std::vector<emacs_value> items;
+  items.reserve(static_cast<std::size_t>(size));
+  for (ptrdiff_t i = 0; i < size; ++i) {
+    items.push_back(raw_->vec_get(raw_, vector, i));
+    check();
+  }
+  return items;
+}
+
+std::string Env::symbol_name(emacs_value symbol) { return bytes(call("symbol-name", {symbol})); }
+
+void Env::wrong_type(const char* predicate, emacs_value v) {
+  std::vector<emacs_value> data{intern(predicate), v};
+  signal(intern("wrong-type-argument"), list(data));
+  throw PendingExit{};
+}
 
 void Env::signal(emacs_value symbol, emacs_value data) { raw_->non_local_exit_signal(raw_, symbol, data); }
 

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace smtpn::emacs {
 
@@ -28,6 +29,7 @@ class Env {
   bool eq(emacs_value a, emacs_value b);
 
   emacs_value call(emacs_value function, std::span<emacs_value> args);
+  emacs_value call(emacs_value function, std::initializer_list<emacs_value> args);
   emacs_value call(const char* function, std::initializer_list<emacs_value> args);
 
   // A Lisp string's bytes: unibyte byte-exact, multibyte as UTF-8. A non-string, or a
@@ -37,6 +39,15 @@ class Env {
   emacs_value text(std::string_view utf8);  // a (multibyte when needed) string from UTF-8
   emacs_value integer(std::intmax_t n);
   emacs_value list(std::span<emacs_value> items);
+  emacs_value floating(double d);
+
+  // Lisp predicates and accessors; the extractors signal wrong-type-argument themselves.
+  bool satisfies(const char* predicate, emacs_value v);
+  std::intmax_t to_integer(emacs_value v);
+  double to_float(emacs_value v);
+  std::vector<emacs_value> list_items(emacs_value list);  // signals unless a proper list
+  std::string symbol_name(emacs_value symbol);
+  [[noreturn]] void wrong_type(const char* predicate, emacs_value v);
 
   void signal(emacs_value symbol, emacs_value data);
 

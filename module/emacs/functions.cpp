@@ -3,6 +3,7 @@
 
 #include "emacs/crypto_bindings.hpp"
 #include "emacs/function_table.hpp"
+#include "emacs/send_bindings.hpp"
 
 namespace smtpn::emacs {
 namespace {
@@ -46,6 +47,46 @@ constexpr std::array kFunctions = {
                  "`smtpmail-native-protocol-error'.\n\n"
                  "(fn USER PASSWORD CHALLENGE)",
                  lisp_cram_md5_response},
+    FunctionSpec{"smtpmail-native-send", 0, emacs_variadic_function,
+                 "Send one message over a complete SMTP session and return the outcome.\n"
+                 "ARGS are keyword arguments:\n"
+                 ":host, :port (number or service name; default 25, or 465 for TLS)\n"
+                 ":stream-type  nil = STARTTLS when offered, `starttls' = required,\n"
+                 "              `ssl' or `tls' = implicit TLS, `plain' = never TLS\n"
+                 ":helo (default `system-name'), :user, :password (a string, or a\n"
+                 "  function returning one, called only when a mechanism needs it)\n"
+                 ":mechanisms   allowed SASL mechanisms in order, e.g. (cram-md5 plain)\n"
+                 ":allow-plaintext-auth  nil (never), t, or `loopback' (the default):\n"
+                 "  when PLAIN and LOGIN may run without TLS\n"
+                 ":trust-file, :client-cert, :client-key  PEM files\n"
+                 ":fingerprint  SHA-256 of the server certificate (hex, colons allowed);\n"
+                 "  a matching certificate is trusted, a mismatch aborts\n"
+                 ":verify       nil to skip certificate verification (default t)\n"
+                 ":from, :recipients (list of strings), :data (the message; unibyte, or\n"
+                 "  multibyte = UTF-8), :timeout (seconds per command, default 60)\n"
+                 ":dsn-notify (list of success, failure, delay, or never), :dsn-ret\n"
+                 "  (full or hdrs), :envid, :allow-partial (deliver to the accepted\n"
+                 "  recipients when others are rejected), :trace (a function called\n"
+                 "  with each transcript line; secrets are redacted).\n"
+                 "Return a plist (:accepted RECIPIENTS :rejected ((RECIPIENT . REPLY)...)\n"
+                 ":reply FINAL-REPLY :tls PROTOCOL-AND-CIPHER :auth MECHANISM\n"
+                 ":capabilities EHLO-KEYWORDS).\n"
+                 "Failures signal a child of `smtpmail-native-error' with data\n"
+                 "(MESSAGE CODE ENHANCED-STATUS REPLY-TEXT); \\[keyboard-quit] aborts.\n\n"
+                 "(fn &rest ARGS)",
+                 lisp_send},
+    FunctionSpec{"smtpmail-native-server-info", 0, emacs_variadic_function,
+                 "Connect to an SMTP server and describe it, without sending mail.\n"
+                 "ARGS are the connection keywords of `smtpmail-native-send' (:host,\n"
+                 ":port, :stream-type, :helo, :user, :mechanisms, :allow-plaintext-auth,\n"
+                 ":trust-file, :client-cert, :client-key, :fingerprint, :verify,\n"
+                 ":timeout, :trace).  Return a plist with :greeting,\n"
+                 ":capabilities-before-tls, :capabilities-after-tls, :tls, :verified,\n"
+                 ":verify-result, :pinned, :certificates (each a plist of :subject\n"
+                 ":issuer :not-before :not-after :sha256), :mechanisms (offered) and\n"
+                 ":chosen-mechanism (what AUTH would use).\n\n"
+                 "(fn &rest ARGS)",
+                 lisp_server_info},
 };
 
 }  // namespace

@@ -1,0 +1,67 @@
+#include "emacs/keyword_args.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "emacs/errors.hpp"
+
+namespace smtpn::emacs {
+
+KeywordArgs::KeywordArgs(Env& env, Args args, std::span<const char* const> allowed) : env_(env) {
+  if (args.size() % 2 != 0)
+    throw ModuleError(ErrorKind::kGeneric, "keyword arguments must come in :keyword value pairs");
+  for (std::size_t i = 0; i < args.size(); i += 2) {
+    if (!env.satisfies("keywordp", args[i])) env.wrong_type("keywordp", args[i]);
+    std::string name = env.symbol_name(args[i]);
+    const bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; });
+    if (!known) throw ModuleError(ErrorKind::kGeneric, "unknown keyword argument " + name);
+    pairs_.emplace_back(std::move(name), args[i + 1]);
+  }
+}
+
+std::optional<emacs_value> KeywordArgs::get(const char* keyword) const {
+  for (const auto& [name, value] : pairs_)
+    if (name == keyword) return value;
+  return std::nullopt;
+}
+
+bool KeywordArgs::flag(const char* keyword, bool fallback) const {
+  const auto v = get(keyword);
+  return v ? !env_.is_nil(*v) : fallback;
+}
+
+std::string KeywordArgs::string(const char* keyword, const std::string& fallback) const {
+  const auto v = get(keyword);
+  if (!v || env_.is_nil(*v)) return fallback;
+  if (!env_.satisfies("stringp", *v)) env_.wrong_type("stringp", *v);
+  return env_.bytes(*v);
+}
+
+std::vector<std::string> KeywordArgs::string_list(const char* keyword) const {
+  std::vector<std::string> out;
+  const auto v = get(keyword);
+  if (!v) return out;
+  for (emacs_value item : env_.list_items(*v)) {
+    if (!env_.satisfies("stringp", item)) env_.wrong_type("stringp", item);
+    out.push_back(env_.bytes(item));
+  }
+  return out;
+}
+
+std::optional<std::string> KeywordArgs::symbol_or_string(const char* keyword) const {
+  const auto v = get(keyword);
+  if (!v || env_.is_nil(*v)) return std::nullopt;
+  if (env_.satisfies("stringp", *v)) return env_.bytes(*v);
+  if (env_.satisfies("symbolp", *v)) return env_.symbol_name(*v);
+  env_.wrong_type("symbolp", *v);
+}
+
+double KeywordArgs::number(const char* keyword, double fallback) const {
+  const auto v = get(keyword);
+  if (!v || env_.is_nil(*v)) return fallback;
+  if (env_.satisfies("integerp", *v)) return static_cast<double>(env_.to_integer(*v));
+  if (env_.satisfies("floatp", *v)) return env_.to_float(*v);
+  env_.wrong_type("numberp", *v);
+}
+
+}  // namespace smtpn::emacs

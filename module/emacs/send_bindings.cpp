@@ -1,0 +1,111 @@
+#include "emacs/send_bindings.hpp"
+
+#include <cctype>
+
+#include "emacs/session_args.hpp"
+#include "smtp/session.hpp"
+
+namespace smtpn::emacs {
+namespace {
+
+emacs_value string_list(Env& env, const std::vector<std::string>& items) {
+  std::vector<emacs_value> values;
+  for (const auto& s : items) values.push_back(env.text(s));
+  return env.list(values);
+}
+
+std::string reply_string(const smtp::Reply& reply) { return std::to_string(reply.code) + " " + reply.text(); }
+
+// "CRAM-MD5" -> the symbol cram-md5. Names come from our own mechanism table, never the wire.
+emacs_value mechanism_symbol(Env& env, const std::string& name) {
+  if (name.empty()) return env.nil();
+  std::string lower = name;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return env.intern(lower.c_str());
+}
+
+emacs_value tls_string(Env& env, const std::optional<net::TlsInfo>& tls) {
+  return tls ? env.text(tls->protocol + " " + tls->cipher) : env.nil();
+}
+
+emacs_value certificate_plist(Env& env, const net::CertificateInfo& cert) {
+  std::vector<emacs_value> items{env.intern(":subject"),    env.text(cert.subject),
+                                 env.intern(":issuer"),     env.text(cert.issuer),
+                                 env.intern(":not-before"), env.text(cert.not_before),
+                                 env.intern(":not-after"),  env.text(cert.not_after),
+                                 env.intern(":sha256"),     env.text(cert.sha256)};
+  return env.list(items);
+}
+
+// Runs FN, turning SMTP errors into Lisp signals (C-g into `quit').
+template <class Fn>
+auto run_session(Env& env, Fn fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const smtp::SmtpError& e) {
+    if (e.kind() == smtp::SmtpError::Kind::kInterrupted) {
+      env.signal(env.intern("quit"), env.nil());
+      throw PendingExit{};
+    }
+    throw to_module_error(e);
+  }
+}
+
+}  // namespace
+
+emacs_value lisp_send(Env& env, Args args) {
+  const KeywordArgs kw(env, args, send_keywords());
+  const auto data = kw.get(":data");
+  if (!data || !env.satisfies("stringp", *data)) env.wrong_type("stringp", data ? *data : env.nil());
+  const std::string message = env.bytes(*data);
+  const smtp::SessionOptions options = session_options(env, kw);
+  const smtp::MailOptions mail = mail_options(env, kw);
+
+  const smtp::SendResult result = run_session(env, [&] { return smtp::send_mail(options, mail, message); });
+
+  std::vector<emacs_value> rejected;
+  for (const auto& r : result.rejected) {
+    emacs_value pair = env.call("cons", {env.text(r.recipient), env.text(reply_string(r.reply))});
+    rejected.push_back(pair);
+  }
+  std::vector<emacs_value> plist{env.intern(":accepted"),     string_list(env, result.accepted),
+                                 env.intern(":rejected"),     env.list(rejected),
+                                 env.intern(":reply"),        env.text(reply_string(result.final_reply)),
+                                 env.intern(":tls"),          tls_string(env, result.tls),
+                                 env.intern(":auth"),         mechanism_symbol(env, result.mechanism),
+                                 env.intern(":capabilities"), string_list(env, result.capabilities)};
+  return env.list(plist);
+}
+
+emacs_value lisp_server_info(Env& env, Args args) {
+  const KeywordArgs kw(env, args, connection_keywords());
+  const smtp::SessionOptions options = session_options(env, kw);
+  const smtp::ServerInfo info = run_session(env, [&] { return smtp::probe_server(options); });
+
+  std::vector<emacs_value> certs;
+  if (info.tls)
+    for (const auto& c : info.tls->chain) certs.push_back(certificate_plist(env, c));
+  std::vector<emacs_value> plist{env.intern(":greeting"),
+                                 env.text(reply_string(info.greeting)),
+                                 env.intern(":capabilities-before-tls"),
+                                 string_list(env, info.capabilities_before_tls),
+                                 env.intern(":capabilities-after-tls"),
+                                 string_list(env, info.capabilities_after_tls),
+                                 env.intern(":tls"),
+                                 tls_string(env, info.tls),
+                                 env.intern(":verified"),
+                                 info.tls && info.tls->verified ? env.t() : env.nil(),
+                                 env.intern(":verify-result"),
+                                 info.tls ? env.text(info.tls->verify_result) : env.nil(),
+                                 env.intern(":pinned"),
+                                 info.tls && info.tls->pinned ? env.t() : env.nil(),
+                                 env.intern(":certificates"),
+                                 env.list(certs),
+                                 env.intern(":mechanisms"),
+                                 string_list(env, info.offered_mechanisms),
+                                 env.intern(":chosen-mechanism"),
+                                 mechanism_symbol(env, info.chosen_mechanism)};
+  return env.list(plist);
+}
+
+}  // namespace smtpn::emacs

@@ -1,0 +1,220 @@
+#include "emacs/session_args.hpp"
+
+#include <algorithm>
+#include <array>
+#include <memory>
+
+#include "crypto/hex.hpp"
+
+namespace smtpn::emacs {
+namespace {
+
+constexpr std::array<const char*, 18> kConnectionKeywords = {":host",
+                                                             ":port",
+                                                             ":stream-type",
+                                                             ":helo",
+                                                             ":user",
+                                                             ":password",
+                                                             ":mechanisms",
+                                                             ":allow-plaintext-auth",
+                                                             ":trust-file",
+                                                             ":client-cert",
+                                                             ":client-key",
+                                                             ":fingerprint",
+                                                             ":verify",
+                                                             ":timeout",
+                                                             ":trace",
+                                                             ":max-reply-line",
+                                                             ":max-reply-lines",
+                                                             ":tls-server-name"};
+constexpr std::array<const char*, 25> kSendKeywords = {":host",
+                                                       ":port",
+                                                       ":stream-type",
+                                                       ":helo",
+                                                       ":user",
+                                                       ":password",
+                                                       ":mechanisms",
+                                                       ":allow-plaintext-auth",
+                                                       ":trust-file",
+                                                       ":client-cert",
+                                                       ":client-key",
+                                                       ":fingerprint",
+                                                       ":verify",
+                                                       ":timeout",
+                                                       ":trace",
+                                                       ":max-reply-line",
+                                                       ":max-reply-lines",
+                                                       ":tls-server-name",
+                                                       ":from",
+                                                       ":recipients",
+                                                       ":data",
+                                                       ":dsn-notify",
+                                                       ":dsn-ret",
+                                                       ":envid",
+                                                       ":allow-partial"};
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+smtp::StreamType stream_type(Env& env, const KeywordArgs& args) {
+  const auto name = args.symbol_or_string(":stream-type");
+  if (!name) return smtp::StreamType::kOpportunistic;
+  if (*name == "starttls") return smtp::StreamType::kStartTls;
+  if (*name == "ssl" || *name == "tls") return smtp::StreamType::kImplicitTls;
+  if (*name == "plain") return smtp::StreamType::kPlain;
+  (void)env;
+  throw ModuleError(ErrorKind::kGeneric,
+                    ":stream-type must be nil, starttls, ssl, tls or plain, not " + *name);
+}
+
+smtp::PlaintextAuth plaintext_auth(Env& env, const KeywordArgs& args) {
+  const auto v = args.get(":allow-plaintext-auth");
+  if (!v) return smtp::PlaintextAuth::kLoopback;
+  if (env.is_nil(*v)) return smtp::PlaintextAuth::kNever;
+  if (env.eq(*v, env.intern("loopback"))) return smtp::PlaintextAuth::kLoopback;
+  if (env.eq(*v, env.t())) return smtp::PlaintextAuth::kAlways;
+  throw ModuleError(ErrorKind::kGeneric, ":allow-plaintext-auth must be nil, t or loopback");
+}
+
+std::string port(Env& env, const KeywordArgs& args, smtp::StreamType type) {
+  const auto v = args.get(":port");
+  if (!v || env.is_nil(*v)) return type == smtp::StreamType::kImplicitTls ? "465" : "25";
+  if (env.satisfies("integerp", *v)) {
+    const auto n = env.to_integer(*v);
+    if (n <= 0 || n > 65535)
+      throw ModuleError(ErrorKind::kGeneric, ":port " + std::to_string(n) + " is out of range");
+    return std::to_string(n);
+  }
+  return args.string(":port");
+}
+
+std::vector<std::string> mechanisms(Env& env, const KeywordArgs& args) {
+  std::vector<std::string> out;
+  const auto v = args.get(":mechanisms");
+  if (!v) return out;
+  for (emacs_value item : env.list_items(*v)) {
+    if (env.satisfies("symbolp", item))
+      out.push_back(upper(env.symbol_name(item)));
+    else if (env.satisfies("stringp", item))
+      out.push_back(upper(env.bytes(item)));
+    else
+      env.wrong_type("symbolp", item);
+  }
+  return out;
+}
+
+std::string file_arg(Env& env, const KeywordArgs& args, const char* keyword) {
+  const auto v = args.get(keyword);
+  if (!v || env.is_nil(*v)) return {};
+  if (!env.satisfies("stringp", *v)) env.wrong_type("stringp", *v);
+  return env.bytes(env.call("expand-file-name", {*v}));
+}
+
+std::string dsn_notify(Env& env, const KeywordArgs& args) {
+  const auto v = args.get(":dsn-notify");
+  if (!v || env.is_nil(*v)) return {};
+  if (env.satisfies("stringp", *v)) return upper(env.bytes(*v));
+  std::string out;
+  const auto items = env.satisfies("symbolp", *v) ? std::vector<emacs_value>{*v} : env.list_items(*v);
+  for (emacs_value item : items) {
+    if (!env.satisfies("symbolp", item)) env.wrong_type("symbolp", item);
+    if (!out.empty()) out += ',';
+    out += upper(env.symbol_name(item));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::span<const char* const> send_keywords() { return kSendKeywords; }
+std::span<const char* const> connection_keywords() { return kConnectionKeywords; }
+
+smtp::SessionOptions session_options(Env& env, const KeywordArgs& args) {
+  smtp::SessionOptions o;
+  o.host = args.string(":host");
+  o.stream_type = stream_type(env, args);
+  o.port = port(env, args, o.stream_type);
+  o.helo = args.given(":helo") ? args.string(":helo") : env.bytes(env.call("system-name", {}));
+  o.user = args.string(":user");
+  if (const auto pw = args.get(":password"); pw && !env.is_nil(*pw)) {
+    if (env.satisfies("stringp", *pw)) {
+      auto secret = std::make_shared<crypto::Secret>(env.bytes(*pw));
+      o.password = [secret] { return *secret; };
+    } else if (env.satisfies("functionp", *pw)) {
+      emacs_value fn = *pw;
+      Env* e = &env;
+      o.password = [e, fn] {
+        emacs_value v = e->call(fn, {});
+        if (!e->satisfies("stringp", v)) e->wrong_type("stringp", v);
+        return crypto::Secret{e->bytes(v)};
+      };
+    } else {
+      env.wrong_type("stringp", *pw);
+    }
+  }
+  o.mechanisms = mechanisms(env, args);
+  o.plaintext_auth = plaintext_auth(env, args);
+  o.tls.verify = args.flag(":verify", true);
+  o.tls.server_name = args.string(":tls-server-name");
+  o.tls.trust_file = file_arg(env, args, ":trust-file");
+  o.tls.client_cert_file = file_arg(env, args, ":client-cert");
+  o.tls.client_key_file = file_arg(env, args, ":client-key");
+  if (const auto fp = args.string(":fingerprint"); !fp.empty()) {
+    auto raw = crypto::hex_decode_fingerprint(fp);
+    if (!raw || raw->size() != 32)
+      throw ModuleError(
+          ErrorKind::kGeneric,
+          ":fingerprint must be a SHA-256 digest: 64 hex digits, colons allowed, not \"" + fp + "\"");
+    o.tls.pin_sha256 = *raw;
+  }
+  o.timeout_seconds = args.number(":timeout", 60);
+  if (args.given(":max-reply-line"))
+    o.limits.max_line = static_cast<std::size_t>(args.number(":max-reply-line", 4096));
+  if (args.given(":max-reply-lines"))
+    o.limits.max_lines = static_cast<std::size_t>(args.number(":max-reply-lines", 512));
+  if (const auto trace = args.get(":trace"); trace && !env.is_nil(*trace)) {
+    emacs_value fn = *trace;
+    Env* e = &env;
+    o.trace = [e, fn](std::string_view line) { e->call(fn, {e->text(line)}); };
+  }
+  // C-g: should_quit is polled between waits (every ~50 ms) on this, the main thread.
+  emacs_env* raw = env.raw();
+  o.interrupt = [raw] { return raw->should_quit(raw); };
+  return o;
+}
+
+smtp::MailOptions mail_options(Env& env, const KeywordArgs& args) {
+  smtp::MailOptions m;
+  m.from = args.string(":from");
+  m.recipients = args.string_list(":recipients");
+  m.dsn_notify = dsn_notify(env, args);
+  if (const auto ret = args.symbol_or_string(":dsn-ret")) m.dsn_ret = upper(*ret);
+  m.envid = args.string(":envid");
+  m.allow_partial = args.flag(":allow-partial", false);
+  return m;
+}
+
+ModuleError to_module_error(const smtp::SmtpError& error) {
+  using K = smtp::SmtpError::Kind;
+  ErrorKind kind = ErrorKind::kGeneric;
+  switch (error.kind()) {
+    case K::kInvalidArgument: kind = ErrorKind::kGeneric; break;
+    case K::kConnection: kind = ErrorKind::kConnection; break;
+    case K::kTls: kind = ErrorKind::kTls; break;
+    case K::kAuth: kind = ErrorKind::kAuth; break;
+    case K::kProtocol: kind = ErrorKind::kProtocol; break;
+    case K::kTimeout: kind = ErrorKind::kTimeout; break;
+    case K::kTemporary: kind = ErrorKind::kTemporary; break;
+    case K::kPermanent: kind = ErrorKind::kPermanent; break;
+    case K::kInterrupted: kind = ErrorKind::kGeneric; break;
+  }
+  auto text_or_nil = [](const std::string& s) { return s.empty() ? Datum{} : Datum{s}; };
+  return ModuleError(kind, error.what(),
+                     {error.code() ? Datum{std::intmax_t{error.code()}} : Datum{},
+                      text_or_nil(error.enhanced_status()), text_or_nil(error.reply_text())});
+}
+
+}  // namespace smtpn::emacs

@@ -1,0 +1,24 @@
+// Turning smtpmail-native-send's keyword arguments into SessionOptions and MailOptions, and
+// the SMTP layer's errors into Lisp signals. Shared by the synchronous and async entries.
+#pragma once
+
+#include "emacs/errors.hpp"
+#include "emacs/keyword_args.hpp"
+#include "smtp/error.hpp"
+#include "smtp/options.hpp"
+
+namespace smtpn::emacs {
+
+// Every keyword smtpmail-native-send accepts; server-info takes the connection subset.
+std::span<const char* const> send_keywords();
+std::span<const char* const> connection_keywords();
+
+// The connection part (:host … :trace). Function-valued :password and :trace are called
+// through ENV, so the options are only valid during this call on the main thread.
+smtp::SessionOptions session_options(Env& env, const KeywordArgs& args);
+smtp::MailOptions mail_options(Env& env, const KeywordArgs& args);
+
+// The Lisp signal for ERROR: the hierarchy symbol with (MESSAGE CODE ENHANCED-STATUS REPLY-TEXT).
+ModuleError to_module_error(const smtp::SmtpError& error);
+
+}  // namespace smtpn::emacs

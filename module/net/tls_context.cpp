@@ -1,0 +1,143 @@
+#include "net/tls_context.hpp"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "crypto/error.hpp"
+#include "crypto/hex.hpp"
+#include "net/error.hpp"
+
+namespace smtpn::net {
+namespace {
+
+using BioPtr = crypto::OpenSslPtr<BIO, BIO_free_all>;
+
+[[noreturn]] void fail(const std::string& context) {
+  throw NetError(NetError::Kind::kTls,
+                 crypto::CryptoError::from_openssl(crypto::CryptoError::Kind::kFailed, context).what());
+}
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+std::string name_text(const X509_NAME* name) {
+  BioPtr bio{BIO_new(BIO_s_mem())};
+  if (!bio) return {};
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
+  return bio_text(bio.get());
+}
+
+std::string time_text(const ASN1_TIME* t) {
+  BioPtr bio{BIO_new(BIO_s_mem())};
+  if (!bio) return {};
+  ASN1_TIME_print(bio.get(), t);
+  return bio_text(bio.get());
+}
+
+std::string colon_hex(std::string_view bytes) {
+  const std::string hex = crypto::hex_encode(bytes);
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    if (i) out.push_back(':');
+    out.append(hex, i, 2);
+  }
+  return out;
+}
+
+std::string raw_sha256(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) fail("cannot hash the server certificate");
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+}  // namespace
+
+std::string certificate_sha256(X509* cert) { return colon_hex(raw_sha256(cert)); }
+
+crypto::SslCtxPtr make_client_context(const TlsOptions& options) {
+  crypto::SslCtxPtr ctx{SSL_CTX_new(TLS_client_method())};
+  if (!ctx) fail("cannot create a TLS context");
+  if (SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) != 1) fail("cannot require TLS 1.2");
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
+  if (!options.trust_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx.get(), options.trust_file.c_str(), nullptr) != 1)
+      fail("cannot load the trust file " + options.trust_file);
+  } else if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
+    fail("cannot load the system trust store");
+  }
+
+  if (!options.client_cert_file.empty()) {
+    const std::string& key =
+        options.client_key_file.empty() ? options.client_cert_file : options.client_key_file;
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), options.client_cert_file.c_str()) != 1)
+      fail("cannot load the client certificate " + options.client_cert_file);
+    if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)
+      fail("cannot load the client key " + key);
+    if (SSL_CTX_check_private_key(ctx.get()) != 1)
+      fail("the client key does not match the client certificate");
+  }
+
+  // A pin replaces chain verification (self-signed local bridges); it is checked after the
+  // handshake, before any byte of SMTP goes through the tunnel.
+  const bool verify_chain = options.verify && !options.pin_sha256;
+  SSL_CTX_set_verify(ctx.get(), verify_chain ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  return ctx;
+}
+
+void configure_peer_identity(SSL* ssl, const TlsOptions& options) {
+  const std::string& host = options.server_name;
+  if (host.empty()) return;
+  if (is_ip_literal(host)) {
+    // SNI must not carry an address (RFC 6066 §3); verify against the IP SAN instead.
+    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) != 1)
+      fail("cannot set the IP to verify");
+  } else {
+    if (SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) fail("cannot set SNI");
+    if (SSL_set1_host(ssl, host.c_str()) != 1) fail("cannot set the host name to verify");
+  }
+}
+
+TlsInfo inspect_session(SSL* ssl, const TlsOptions& options) {
+  TlsInfo info;
+  info.protocol = SSL_get_version(ssl);
+  info.cipher = SSL_get_cipher_name(ssl);
+  const long verify_code = SSL_get_verify_result(ssl);
+  info.verify_result = X509_verify_cert_error_string(verify_code);
+
+  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+      X509* cert = sk_X509_value(chain, i);
+      info.chain.push_back(CertificateInfo{name_text(X509_get_subject_name(cert)),
+                                           name_text(X509_get_issuer_name(cert)),
+                                           time_text(X509_get0_notBefore(cert)),
+                                           time_text(X509_get0_notAfter(cert)), certificate_sha256(cert)});
+    }
+  }
+
+  crypto::X509Ptr leaf{SSL_get1_peer_certificate(ssl)};
+  if (!leaf) throw NetError(NetError::Kind::kTls, "the server presented no certificate");
+  if (options.pin_sha256) {
+    if (raw_sha256(leaf.get()) != *options.pin_sha256)
+      throw NetError(NetError::Kind::kTls,
+                     "the server certificate's SHA-256 fingerprint " + certificate_sha256(leaf.get()) +
+                         " does not match the pinned " + colon_hex(*options.pin_sha256));
+    info.pinned = true;
+    info.verified = true;
+  } else {
+    info.verified = options.verify && verify_code == X509_V_OK;
+  }
+  return info;
+}
+
+}  // namespace smtpn::net

@@ -1,0 +1,23 @@
+// Building the OpenSSL client context and reading what a finished handshake established.
+#pragma once
+
+#include "crypto/openssl_ptr.hpp"
+#include "net/transport.hpp"
+
+namespace smtpn::net {
+
+// TLS >= 1.2, the trust store (system or OPTIONS.trust_file), the client certificate.
+// Throws NetError(kTls) with OpenSSL's reason when a file cannot be used.
+crypto::SslCtxPtr make_client_context(const TlsOptions& options);
+
+// Sets SNI and the host name (or IP) to verify on SSL according to OPTIONS.
+void configure_peer_identity(SSL* ssl, const TlsOptions& options);
+
+// Protocol, cipher, chain and verification outcome; checks the pin and throws NetError(kTls)
+// on a mismatch.
+TlsInfo inspect_session(SSL* ssl, const TlsOptions& options);
+
+// Lowercase colon-separated hex SHA-256 of a certificate.
+std::string certificate_sha256(X509* cert);
+
+}  // namespace smtpn::net

@@ -1,0 +1,62 @@
+// Transport: the byte stream the SMTP session runs over. The real one is a socket with
+// optional OpenSSL TLS (socket_transport); tests and fuzzers script one in memory.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/secret.hpp"
+#include "net/deadline.hpp"
+
+namespace smtpn::net {
+
+// Called between waits; returning true aborts the operation with NetError::kInterrupted.
+using InterruptCheck = std::function<bool()>;
+
+struct TlsOptions {
+  std::string server_name;                // SNI and hostname verification
+  bool verify = true;                     // verify chain and host name
+  std::string trust_file;                 // PEM bundle used instead of the system store
+  std::string client_cert_file;           // PEM certificate for TLS client authentication
+  std::string client_key_file;            // its key (defaults to the certificate file)
+  std::optional<std::string> pin_sha256;  // raw 32-byte SHA-256 of the server certificate
+};
+
+struct CertificateInfo {
+  std::string subject;
+  std::string issuer;
+  std::string not_before;
+  std::string not_after;
+  std::string sha256;  // lowercase hex, colon separated
+};
+
+struct TlsInfo {
+  std::string protocol;                // "TLSv1.3"
+  std::string cipher;                  // "TLS_AES_256_GCM_SHA384"
+  bool verified = false;               // chain and host name verified (or pin matched)
+  std::string verify_result;           // OpenSSL's words for the chain check
+  bool pinned = false;                 // a :fingerprint pin matched
+  std::vector<CertificateInfo> chain;  // the peer's chain, leaf first
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // Reads at least one byte (up to BUF's size); throws NetError on EOF, error or deadline.
+  virtual std::size_t read_some(char* buf, std::size_t size, Deadline deadline) = 0;
+  virtual void write_all(std::string_view bytes, Deadline deadline) = 0;
+  // True when bytes are waiting to be read right now (used to catch STARTTLS injection).
+  virtual bool has_pending_input() = 0;
+  virtual TlsInfo start_tls(const TlsOptions& options, Deadline deadline) = 0;
+  virtual bool is_tls() const = 0;
+  virtual bool peer_is_loopback() const = 0;
+  virtual std::string peer_address() const = 0;
+  virtual void close() noexcept = 0;
+};
+
+}  // namespace smtpn::net

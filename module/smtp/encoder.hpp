@@ -1,0 +1,43 @@
+// The message encoder: CRLF line ends only (bare CR and bare LF become CRLF), every line that
+// starts with "." doubled, and exactly one terminating ".\r\n" — produced in large chunks so
+// a 25 MB message goes out in a few hundred writes, not one syscall per line.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace smtpn::smtp {
+
+// Size of MESSAGE after line-end normalisation (and a final CRLF when missing): what RFC 1870
+// SIZE declares and what a BDAT chunk carries.
+std::size_t normalised_size(std::string_view message);
+
+// True when MESSAGE has a byte >= 0x80 (needs BODY=8BITMIME).
+bool has_eight_bit(std::string_view message);
+
+class DataEncoder {
+ public:
+  enum class Mode {
+    kData,  // for DATA: normalised, dot-stuffed, terminated by ".\r\n"
+    kBdat,  // for BDAT: normalised only
+  };
+  DataEncoder(std::string_view message, Mode mode) : in_(message), mode_(mode) {}
+
+  // Appends encoded bytes to OUT until it holds at least TARGET bytes or the input is done.
+  // Returns false once everything (terminator included) has been produced.
+  bool next_chunk(std::string& out, std::size_t target);
+  bool done() const { return finished_; }
+
+ private:
+  std::string_view in_;
+  Mode mode_;
+  std::size_t pos_ = 0;
+  bool at_line_start_ = true;
+  bool finished_ = false;
+};
+
+// The whole encoding at once (tests, small messages).
+std::string encode_message(std::string_view message, DataEncoder::Mode mode);
+
+}  // namespace smtpn::smtp

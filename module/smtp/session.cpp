@@ -1,0 +1,448 @@
+#include "smtp/session.hpp"
+
+#include <algorithm>
+
+#include "crypto/secret.hpp"
+#include "net/error.hpp"
+#include "net/socket_transport.hpp"
+#include "sasl/mechanism.hpp"
+#include "sasl/policy.hpp"
+#include "smtp/commands.hpp"
+#include "smtp/encoder.hpp"
+#include "smtp/error.hpp"
+
+namespace smtpn::smtp {
+namespace {
+
+using Kind = SmtpError::Kind;
+
+Kind kind_for_reply(const Reply& reply) { return reply.klass() == 4 ? Kind::kTemporary : Kind::kPermanent; }
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::kConnect: return "connecting";
+    case Phase::kGreeting: return "waiting for the greeting";
+    case Phase::kHello: return "EHLO";
+    case Phase::kStartTls: return "STARTTLS";
+    case Phase::kAuth: return "authentication";
+    case Phase::kEnvelope: return "the envelope (MAIL/RCPT)";
+    case Phase::kData: return "sending the message";
+    case Phase::kDone: return "QUIT";
+  }
+  return "";
+}
+
+Timeouts Timeouts::scaled(double t) {
+  // RFC 5321 §4.5.3.2: greeting 5 min, MAIL/RCPT 5 min, DATA initiation 2 min,
+  // data block 3 min, DATA termination 10 min; T stands for the 5 minutes.
+  return Timeouts{t, t, t, t, t * 0.4, t * 0.6, t * 2.0, std::min(t, 5.0)};
+}
+
+Session::Session(net::Transport& transport, const SessionOptions& options)
+    : transport_(transport),
+      options_(options),
+      timeouts_(Timeouts::scaled(options.timeout_seconds)),
+      reader_(transport, options.limits, options.trace) {}
+
+template <class Fn>
+auto Session::guarded(Fn fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const net::NetError& e) {
+    using NK = net::NetError::Kind;
+    const std::string during = std::string(" (during ") + phase_name(phase_) + ")";
+    switch (e.kind()) {
+      case NK::kResolve:
+      case NK::kConnect: throw SmtpError(Kind::kConnection, e.what());
+      case NK::kTls: throw SmtpError(Kind::kTls, std::string(e.what()) + during);
+      case NK::kTimeout:
+        throw SmtpError(Kind::kTimeout, std::string("the server did not answer in time") + during);
+      case NK::kInterrupted: throw SmtpError(Kind::kInterrupted, "interrupted" + during);
+      case NK::kClosed:
+      case NK::kIo: break;
+    }
+    if (phase_ == Phase::kDone)
+      throw SmtpError(Kind::kConnection,
+                      std::string("the connection broke after the message was sent and before the "
+                                  "server confirmed it: delivery status unknown (") +
+                          e.what() + ")");
+    throw SmtpError(Kind::kConnection, std::string(e.what()) + during);
+  }
+}
+
+void Session::note(std::string_view text) {
+  if (options_.trace) options_.trace(std::string("* ").append(text));
+}
+
+void Session::progress(Phase phase, std::size_t sent, std::size_t total) {
+  phase_ = phase;
+  if (options_.progress) options_.progress(phase, sent, total);
+}
+
+void Session::send_line(std::string_view line, std::string_view trace_form) {
+  if (options_.trace) options_.trace(std::string("C: ").append(trace_form.empty() ? line : trace_form));
+  std::string wire;
+  wire.reserve(line.size() + 2);
+  wire.append(line).append("\r\n");
+  transport_.write_all(wire, net::Deadline::after_seconds(timeouts_.command));
+  crypto::wipe(wire);  // it may have carried an AUTH response
+}
+
+Reply Session::read_reply(double seconds) { return reader_.read(net::Deadline::after_seconds(seconds)); }
+
+Reply Session::command(std::string_view line, double seconds, std::string_view trace_form) {
+  send_line(line, trace_form);
+  return read_reply(seconds);
+}
+
+void Session::fail_reply(const Reply& reply, const std::string& context) {
+  throw SmtpError(kind_for_reply(reply), context + ": " + reply.summary(), reply.code, reply.enhanced,
+                  reply.text());
+}
+
+bool Session::clear_secrets_allowed() const {
+  switch (options_.plaintext_auth) {
+    case PlaintextAuth::kAlways: return true;
+    case PlaintextAuth::kNever: return false;
+    case PlaintextAuth::kLoopback: return transport_.peer_is_loopback();
+  }
+  return false;
+}
+
+void Session::start_tls_now() {
+  net::TlsOptions tls = options_.tls;
+  if (tls.server_name.empty()) tls.server_name = options_.host;
+  tls_ = transport_.start_tls(tls, net::Deadline::after_seconds(timeouts_.tls));
+  std::string how = tls_->pinned ? "certificate pinned by SHA-256, fingerprint matched"
+                    : tls.verify ? "certificate verified for " + tls.server_name
+                                 : "CERTIFICATE NOT VERIFIED (:verify nil): " + tls_->verify_result;
+  note("TLS established: " + tls_->protocol + " " + tls_->cipher + "; " + how);
+}
+
+void Session::hello() {
+  progress(Phase::kHello);
+  Reply reply = command("EHLO " + options_.helo, timeouts_.command);
+  if (reply.code == 250) {
+    caps_ = parse_capabilities(reply);
+    return;
+  }
+  if (reply.klass() == 4) fail_reply(reply, "the server refused EHLO");
+  // HELO knows no STARTTLS and no AUTH: never fall back when either is required.
+  const bool needs_extensions = options_.stream_type == StreamType::kStartTls || !options_.user.empty();
+  if (needs_extensions) fail_reply(reply, "the server refused EHLO, and HELO cannot do STARTTLS or AUTH");
+  reply = command("HELO " + options_.helo, timeouts_.command);
+  if (reply.code != 250) fail_reply(reply, "the server refused HELO");
+  caps_ = Capabilities{};
+  helo_only_ = true;
+}
+
+void Session::start_tls_command() {
+  progress(Phase::kStartTls);
+  const bool required = options_.stream_type == StreamType::kStartTls;
+  if (!caps_.starttls) {
+    if (required)
+      throw SmtpError(Kind::kTls,
+                      "the server does not offer STARTTLS, and :stream-type starttls requires it");
+    note("the server does not offer STARTTLS; continuing without TLS");
+    return;
+  }
+  const Reply reply = command("STARTTLS", timeouts_.command);
+  if (reply.code != 220) {
+    if (required)
+      throw SmtpError(Kind::kTls, "the server refused STARTTLS: " + reply.summary(), reply.code,
+                      reply.enhanced, reply.text());
+    note("the server refused STARTTLS; continuing without TLS");
+    return;
+  }
+  // Anything after the 220 was sent before the handshake, in the clear, by whoever sits on
+  // the wire: acting on it is the STARTTLS response-injection attack. Abort instead.
+  if (reader_.has_buffered() || transport_.has_pending_input())
+    throw SmtpError(
+        Kind::kProtocol,
+        "the server sent data after its STARTTLS reply and before TLS started (response injection); "
+        "aborting");
+  caps_before_tls_ = caps_.lines;
+  start_tls_now();
+  // Only what the server says inside TLS counts.
+  caps_ = Capabilities{};
+  hello();
+}
+
+void Session::open() {
+  if (options_.stream_type == StreamType::kImplicitTls) {
+    progress(Phase::kStartTls);
+    start_tls_now();
+  }
+  progress(Phase::kGreeting);
+  greeting_ = read_reply(timeouts_.greeting);
+  if (greeting_.code != 220) fail_reply(greeting_, "the server refused the session");
+  hello();
+  if (options_.stream_type == StreamType::kOpportunistic || options_.stream_type == StreamType::kStartTls)
+    start_tls_command();
+}
+
+bool Session::run_mechanism(const std::string& name) {
+  sasl::Credentials credentials{options_.user, {}};
+  if (!options_.password) throw SmtpError(Kind::kAuth, "a user name was given but no password");
+  credentials.password = options_.password();  // asked for only now that a mechanism needs it
+  auto mechanism = sasl::make_mechanism(name, credentials);
+
+  Reply reply;
+  if (auto initial = mechanism->initial_response()) {
+    reply = command("AUTH " + name + " " + std::string(initial->expose()), timeouts_.command,
+                    "AUTH " + name + " <redacted>");
+  } else {
+    reply = command("AUTH " + name, timeouts_.command);
+  }
+  for (int round = 0; reply.code == 334; ++round) {
+    if (round >= kMaxSaslRounds) {
+      send_line("*");
+      throw SmtpError(Kind::kProtocol, "the server kept challenging beyond " +
+                                           std::to_string(kMaxSaslRounds) + " AUTH rounds; aborted");
+    }
+    const std::string challenge = reply.lines.empty() ? std::string() : reply.lines.front();
+    auto response = mechanism->respond(challenge);
+    if (!response) {
+      send_line("*");  // cancel the exchange (RFC 4954 §4)
+      throw SmtpError(Kind::kAuth,
+                      "cannot answer the server's " + name + " challenge: " + response.error().message);
+    }
+    reply = command(response.value().expose(), timeouts_.command, "<redacted>");
+  }
+  if (reply.code == 235) {
+    mechanism_used_ = name;
+    note("authenticated with " + name);
+    return true;
+  }
+  if (reply.code == 504) {
+    note(name + " is not supported after all (504); trying the next mechanism");
+    return false;
+  }
+  if (reply.klass() == 4) fail_reply(reply, "authentication failed temporarily");
+  throw SmtpError(Kind::kAuth, "authentication with " + name + " failed: " + reply.summary(), reply.code,
+                  reply.enhanced, reply.text());
+}
+
+void Session::authenticate() {
+  if (options_.user.empty()) return;
+  progress(Phase::kAuth);
+  if (caps_.auth_mechanisms.empty()) {
+    note("the server offers no AUTH; sending without authentication");
+    return;
+  }
+  const auto choice = sasl::choose_mechanisms(
+      {caps_.auth_mechanisms, options_.mechanisms, transport_.is_tls(), clear_secrets_allowed()});
+  if (choice.candidates.empty()) {
+    if (!choice.refused_clear.empty())
+      throw SmtpError(Kind::kAuth,
+                      "refusing to send the password over a connection without TLS: the server offers " +
+                          join(choice.refused_clear, ", ") +
+                          " only (use STARTTLS or TLS, or allow it with :allow-plaintext-auth t)");
+    throw SmtpError(
+        Kind::kAuth,
+        "no usable AUTH mechanism: the server offers " + join(caps_.auth_mechanisms, " ") +
+            (options_.mechanisms.empty() ? std::string() : "; allowed: " + join(options_.mechanisms, " ")));
+  }
+  for (const auto& name : choice.candidates)
+    if (run_mechanism(name)) return;
+  throw SmtpError(Kind::kAuth,
+                  "every AUTH mechanism tried was unsupported (504): " + join(choice.candidates, ", "));
+}
+
+void Session::stream_data(std::string_view message, bool bdat, std::size_t size) {
+  DataEncoder encoder(message, bdat ? DataEncoder::Mode::kBdat : DataEncoder::Mode::kData);
+  std::string chunk;
+  chunk.reserve(kDataChunk + kDataChunk / 8);
+  std::size_t sent = 0;
+  const std::size_t total = bdat ? size : size + 3;
+  if (bdat) {
+    chunk = "BDAT " + std::to_string(size) + " LAST\r\n";
+    if (options_.trace) options_.trace("C: BDAT " + std::to_string(size) + " LAST");
+  }
+  if (options_.trace) options_.trace("C: <message: " + std::to_string(size) + " bytes>");
+  while (encoder.next_chunk(chunk, kDataChunk)) {
+    transport_.write_all(chunk, net::Deadline::after_seconds(timeouts_.data_block));
+    sent += chunk.size();
+    progress(Phase::kData, std::min(sent, total), total);
+    chunk.clear();
+  }
+  if (options_.trace && !bdat) options_.trace("C: .");
+}
+
+void Session::transmit(const MailOptions& mail, std::string_view message, SendResult& result) {
+  progress(Phase::kEnvelope);
+  const MessageFacts facts{normalised_size(message), has_eight_bit(message)};
+  if (caps_.size_limit && facts.size > *caps_.size_limit)
+    throw SmtpError(Kind::kPermanent,
+                    "the message is " + std::to_string(facts.size) +
+                        " bytes, more than the server's SIZE limit of " + std::to_string(*caps_.size_limit) +
+                        " bytes; nothing was sent",
+                    552, "5.3.4");
+  const bool bdat = caps_.chunking && facts.size >= kBdatThreshold;
+  // DATA joins the pipelined batch only when a rejected recipient cannot leave us in DATA
+  // mode with a transaction to abandon: one recipient, or partial delivery allowed.
+  const bool pipeline = caps_.pipelining;
+  const bool pipeline_data = pipeline && !bdat && (mail.allow_partial || mail.recipients.size() == 1);
+
+  std::vector<std::string> lines{mail_command(mail, caps_, facts)};
+  for (const auto& r : mail.recipients) lines.push_back(rcpt_command(r, mail, caps_));
+
+  std::optional<Reply> data_reply;
+  Reply mail_reply;
+  std::vector<Reply> rcpt_replies;
+  if (pipeline) {
+    std::string batch;
+    if (pipeline_data) lines.push_back("DATA");
+    for (const auto& line : lines) {
+      if (options_.trace) options_.trace("C: " + line);
+      batch.append(line).append("\r\n");
+    }
+    transport_.write_all(batch, net::Deadline::after_seconds(timeouts_.command));
+    mail_reply = read_reply(timeouts_.command);
+    for (std::size_t i = 0; i < mail.recipients.size(); ++i)
+      rcpt_replies.push_back(read_reply(timeouts_.command));
+    if (pipeline_data) data_reply = read_reply(timeouts_.data_init);
+  } else {
+    mail_reply = command(lines[0], timeouts_.command);
+    if (mail_reply.klass() == 2)
+      for (std::size_t i = 0; i < mail.recipients.size(); ++i)
+        rcpt_replies.push_back(command(lines[i + 1], timeouts_.command));
+  }
+
+  if (mail_reply.klass() != 2) {
+    if (!data_reply || data_reply->code != 354) command("RSET", timeouts_.command);
+    fail_reply(mail_reply, "the server refused the sender <" + mail.from + ">");
+  }
+  for (std::size_t i = 0; i < rcpt_replies.size(); ++i) {
+    if (rcpt_replies[i].klass() == 2)
+      result.accepted.push_back(mail.recipients[i]);
+    else
+      result.rejected.push_back({mail.recipients[i], rcpt_replies[i]});
+  }
+  if (data_reply && data_reply->code == 354 &&
+      (result.accepted.empty() || (!result.rejected.empty() && !mail.allow_partial)))
+    throw SmtpError(Kind::kProtocol,
+                    "the server accepted DATA without an accepted recipient; connection dropped "
+                    "so that nothing is delivered");
+  if (result.accepted.empty() || (!result.rejected.empty() && !mail.allow_partial)) {
+    command("RSET", timeouts_.command);
+    std::string list;
+    bool all_temporary = true;
+    for (const auto& rej : result.rejected) {
+      if (!list.empty()) list += "; ";
+      list += "<" + rej.recipient + ">: " + rej.reply.summary();
+      all_temporary = all_temporary && rej.reply.klass() == 4;
+    }
+    const Reply& first = result.rejected.front().reply;
+    throw SmtpError(all_temporary ? Kind::kTemporary : Kind::kPermanent,
+                    "the server rejected " + std::to_string(result.rejected.size()) + " of " +
+                        std::to_string(mail.recipients.size()) + " recipients; nothing was sent: " + list,
+                    first.code, first.enhanced, first.text());
+  }
+
+  if (!bdat) {
+    if (!data_reply) data_reply = command("DATA", timeouts_.data_init);
+    if (data_reply->code != 354) fail_reply(*data_reply, "the server refused DATA");
+  }
+  progress(Phase::kData, 0, facts.size);
+  stream_data(message, bdat, facts.size);
+  phase_ = Phase::kDone;  // from here a broken connection leaves delivery unknown
+  result.final_reply = read_reply(timeouts_.data_end);
+  if (result.final_reply.klass() != 2)
+    fail_reply(result.final_reply, "the server did not accept the message");
+}
+
+void Session::quit() noexcept {
+  try {
+    send_line("QUIT");
+    reader_.read(net::Deadline::after_seconds(timeouts_.quit));
+  } catch (...) {
+    // The mail is already delivered or the error already decided; QUIT is a courtesy.
+  }
+}
+
+SendResult Session::send(const MailOptions& mail, std::string_view message) {
+  validate_session(options_);
+  validate_mail(mail);
+  return guarded([&] {
+    open();
+    authenticate();
+    SendResult result;
+    transmit(mail, message, result);
+    result.tls = tls_;
+    result.mechanism = mechanism_used_;
+    result.capabilities = caps_.lines;
+    quit();
+    progress(Phase::kDone);
+    return result;
+  });
+}
+
+ServerInfo Session::probe() {
+  validate_session(options_);
+  return guarded([&] {
+    open();
+    ServerInfo info;
+    info.greeting = greeting_;
+    info.tls = tls_;
+    if (tls_ && options_.stream_type != StreamType::kImplicitTls) {
+      info.capabilities_before_tls = caps_before_tls_;
+      info.capabilities_after_tls = caps_.lines;
+    } else if (tls_) {
+      info.capabilities_after_tls = caps_.lines;
+    } else {
+      info.capabilities_before_tls = caps_.lines;
+    }
+    info.offered_mechanisms = caps_.auth_mechanisms;
+    const auto choice = sasl::choose_mechanisms(
+        {caps_.auth_mechanisms, options_.mechanisms, transport_.is_tls(), clear_secrets_allowed()});
+    if (!choice.candidates.empty()) info.chosen_mechanism = choice.candidates.front();
+    quit();
+    return info;
+  });
+}
+
+namespace {
+
+std::unique_ptr<net::Transport> connect(const SessionOptions& options) {
+  try {
+    return net::SocketTransport::connect(
+        options.host, options.port,
+        net::Deadline::after_seconds(Timeouts::scaled(options.timeout_seconds).connect), options.interrupt);
+  } catch (const net::NetError& e) {
+    if (e.kind() == net::NetError::Kind::kInterrupted)
+      throw SmtpError(Kind::kInterrupted, "interrupted while connecting");
+    if (e.kind() == net::NetError::Kind::kTimeout) throw SmtpError(Kind::kTimeout, e.what());
+    throw SmtpError(Kind::kConnection, e.what());
+  }
+}
+
+}  // namespace
+
+SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std::string_view message) {
+  validate_session(options);
+  validate_mail(mail);
+  auto transport = connect(options);
+  if (options.trace) options.trace("* connected to " + transport->peer_address() + " port " + options.port);
+  return Session(*transport, options).send(mail, message);
+}
+
+ServerInfo probe_server(const SessionOptions& options) {
+  validate_session(options);
+  auto transport = connect(options);
+  if (options.trace) options.trace("* connected to " + transport->peer_address() + " port " + options.port);
+  return Session(*transport, options).probe();
+}
+
+}  // namespace smtpn::smtp

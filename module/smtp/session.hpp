@@ -1,0 +1,69 @@
+// Session: one SMTP conversation over a Transport, from greeting to QUIT — STARTTLS with
+// injection defence, AUTH by policy, the pipelined envelope, the data stream, the trace.
+// send_mail()/probe_server() open a real socket; tests drive Session over scripted bytes.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "net/transport.hpp"
+#include "smtp/capabilities.hpp"
+#include "smtp/options.hpp"
+#include "smtp/reply.hpp"
+
+namespace smtpn::smtp {
+
+// Bodies at least this large go out with BDAT when the server offers CHUNKING.
+inline constexpr std::size_t kBdatThreshold = 1 << 20;
+// Encoded bytes per write while streaming the message.
+inline constexpr std::size_t kDataChunk = 512 * 1024;
+// AUTH exchanges longer than this many 334 rounds are abandoned.
+inline constexpr int kMaxSaslRounds = 8;
+
+class Session {
+ public:
+  // TRANSPORT is connected; with kImplicitTls the session starts TLS before the greeting.
+  Session(net::Transport& transport, const SessionOptions& options);
+
+  // Throws SmtpError for every failure, net errors included (mapped to SmtpError kinds).
+  SendResult send(const MailOptions& mail, std::string_view message);
+  ServerInfo probe();
+
+ private:
+  void open();  // greeting, EHLO/HELO, STARTTLS + EHLO again
+  void hello();
+  void start_tls_command();
+  void start_tls_now();
+  void authenticate();
+  bool run_mechanism(const std::string& name);  // false: server said 504, try the next one
+  void transmit(const MailOptions& mail, std::string_view message, SendResult& result);
+  void stream_data(std::string_view message, bool bdat, std::size_t size);
+  void quit() noexcept;
+
+  void send_line(std::string_view line, std::string_view trace_form = {});
+  Reply read_reply(double seconds);
+  Reply command(std::string_view line, double seconds, std::string_view trace_form = {});
+  void note(std::string_view text);
+  void progress(Phase phase, std::size_t sent = 0, std::size_t total = 0);
+  bool clear_secrets_allowed() const;
+  [[noreturn]] void fail_reply(const Reply& reply, const std::string& context);
+  template <class Fn>
+  auto guarded(Fn fn) -> decltype(fn());
+
+  net::Transport& transport_;
+  const SessionOptions& options_;
+  Timeouts timeouts_;
+  ReplyReader reader_;
+  Phase phase_ = Phase::kConnect;
+  Reply greeting_;
+  Capabilities caps_;
+  std::vector<std::string> caps_before_tls_;
+  std::optional<net::TlsInfo> tls_;
+  std::string mechanism_used_;
+  bool helo_only_ = false;
+};
+
+SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std::string_view message);
+ServerInfo probe_server(const SessionOptions& options);
+
+}  // namespace smtpn::smtp
