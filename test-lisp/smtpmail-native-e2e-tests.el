@@ -1,0 +1,323 @@
+;;; smtpmail-native-e2e-tests.el --- smtpmail-native-send against a real Exim  -*- lexical-binding: t; -*-
+
+;;; Commentary:
+;; End-to-end tests of the SMTP engine: each test sends through `smtpmail-native-send'
+;; (or asks `smtpmail-native-server-info') to a private Exim that this file starts on
+;; 127.0.0.1 with the test CA of test-servers/, and checks what Exim delivered.
+;; Servers are started once per certificate variant and stopped by PID at exit.
+
+;;; Code:
+
+(require 'ert)
+(require 'cl-lib)
+(require 'smtpmail-native)
+
+(defconst smtpmail-native-e2e--servers-dir
+  (expand-file-name "../test-servers/"
+                    (file-name-directory (or load-file-name buffer-file-name)))
+  "Directory of the test server scripts.")
+
+(defvar smtpmail-native-e2e--root nil "Temporary directory for this run's servers.")
+(defvar smtpmail-native-e2e--servers nil "Alist of (CERT . ENV-ALIST) of running servers.")
+
+(defun smtpmail-native-e2e--stop-all ()
+  "Stop every server this run started and remove its files."
+  (dolist (entry smtpmail-native-e2e--servers)
+    (call-process (expand-file-name "exim-stop" smtpmail-native-e2e--servers-dir) nil nil nil
+                  (cdr (assoc "EXIM_DIR" (cdr entry)))))
+  (setq smtpmail-native-e2e--servers nil)
+  (when smtpmail-native-e2e--root
+    (delete-directory smtpmail-native-e2e--root t)
+    (setq smtpmail-native-e2e--root nil)))
+
+(add-hook 'kill-emacs-hook #'smtpmail-native-e2e--stop-all)
+
+(defun smtpmail-native-e2e--server (&optional cert)
+  "Return the environment alist of a running Exim presenting CERT (default good)."
+  (let ((cert (or cert "good")))
+    (or (cdr (assoc cert smtpmail-native-e2e--servers))
+        (progn
+          (unless smtpmail-native-e2e--root
+            ;; Exim drops to Debian-exim: the directory must be reachable by it.
+            (setq smtpmail-native-e2e--root (make-temp-file "smtpn-e2e-" t))
+            (set-file-modes smtpmail-native-e2e--root #o755))
+          (with-temp-buffer
+            (let* ((dir (expand-file-name cert smtpmail-native-e2e--root))
+                   (status (call-process (expand-file-name "exim-start" smtpmail-native-e2e--servers-dir)
+                                         nil t nil dir "--cert" cert
+                                         "--ca" (expand-file-name "ca" smtpmail-native-e2e--root)
+                                         "--owner-pid" (number-to-string (emacs-pid))))
+                   env)
+              (unless (eq status 0) (error "Exim-start failed: %s" (buffer-string)))
+              (goto-char (point-min))
+              (while (re-search-forward "^\\([A-Z_0-9]+\\)=\\(.*\\)$" nil t)
+                (push (cons (match-string 1) (match-string 2)) env))
+              (push (cons cert env) smtpmail-native-e2e--servers)
+              env))))))
+
+(defun smtpmail-native-e2e--get (key &optional cert)
+  "Value of KEY for the server presenting CERT."
+  (cdr (assoc key (smtpmail-native-e2e--server cert))))
+
+(defun smtpmail-native-e2e--port (key &optional cert)
+  "Port number KEY (SMTP_PORT or SMTPS_PORT) of the server presenting CERT."
+  (string-to-number (smtpmail-native-e2e--get key cert)))
+
+(defun smtpmail-native-e2e--send (&rest args)
+  "Send to the good server over STARTTLS with the test CA; ARGS override."
+  (apply #'smtpmail-native-send
+         (append args
+                 (list :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
+                       :trust-file (smtpmail-native-e2e--get "CA_FILE")
+                       :helo "client.test" :from "sender@example.org"
+                       :recipients '("rcpt@example.org")
+                       :data (smtpmail-native-e2e--message "default")
+                       :timeout 20))))
+
+(defun smtpmail-native-e2e--message (id &optional body)
+  "A message with a unique X-Test-Id built from ID, and BODY."
+  (format "From: sender@example.org\nTo: rcpt@example.org\nSubject: test %s\nX-Test-Id: %s-%s\n\n%s"
+          id id (random 1000000000) (or body "Hello.\n")))
+
+(defun smtpmail-native-e2e--normalise (message)
+  "MESSAGE with CRLF line ends only and a final CRLF, as SMTP delivers it."
+  (let ((s (replace-regexp-in-string "\r\n\\|\r\\|\n" "\r\n" message)))
+    (if (string-suffix-p "\r\n" s) s (concat s "\r\n"))))
+
+(defun smtpmail-native-e2e--copies (id dir)
+  "The delivered messages in DIR whose X-Test-Id is ID, from their first header on."
+  (let (copies)
+    (dolist (file (directory-files dir t "\\.eml\\'"))
+      (with-temp-buffer
+        (set-buffer-multibyte nil)
+        (let ((coding-system-for-read 'binary)) (insert-file-contents file))
+        (goto-char (point-min))
+        (when (search-forward (concat "X-Test-Id: " id "\r\n") nil t)
+          ;; Exim puts one Received: header in front; the message starts at "From: ".
+          (goto-char (point-min))
+          (search-forward "\r\nFrom: sender@example.org\r\n")
+          (push (buffer-substring (- (point) (length "From: sender@example.org\r\n")) (point-max))
+                copies))))
+    copies))
+
+(defun smtpmail-native-e2e--delivered (message &optional cert count wait)
+  "The delivered copies of MESSAGE (found by its X-Test-Id) on the CERT server.
+Exim delivers in the background after accepting: wait up to WAIT seconds
+\(default 10) for COUNT copies (default 1), then return what is there."
+  (let* ((id (and (string-match "^X-Test-Id: \\(.*\\)$" message) (match-string 1 message)))
+         (dir (smtpmail-native-e2e--get "MAIL_DIR" cert))
+         (deadline (+ (float-time) (or wait 10)))
+         copies)
+    (while (and (< (length (setq copies (smtpmail-native-e2e--copies id dir))) (or count 1))
+                (< (float-time) deadline))
+      (sleep-for 0.02))
+    copies))
+
+(defmacro smtpmail-native-e2e--should-signal (form symbol)
+  "Check that FORM signals SYMBOL; return the error data."
+  `(let ((err (should-error ,form :type ',symbol)))
+     (should (memq 'smtpmail-native-error (get (car err) 'error-conditions)))
+     err))
+
+;;;; Delivery and mechanisms
+
+(ert-deftest smtpmail-native-e2e-plain-over-starttls ()
+  (let* ((msg (smtpmail-native-e2e--message "plain"))
+         (result (smtpmail-native-e2e--send :user "alice" :password "wonderland-secret"
+                                            :mechanisms '(plain) :data msg)))
+    (should (equal (plist-get result :accepted) '("rcpt@example.org")))
+    (should (eq (plist-get result :auth) 'plain))
+    (should (string-prefix-p "TLSv1.3" (plist-get result :tls)))
+    (should (string-prefix-p "250" (plist-get result :reply)))
+    (should (equal (smtpmail-native-e2e--delivered msg) (list (smtpmail-native-e2e--normalise msg))))))
+
+(ert-deftest smtpmail-native-e2e-login-over-implicit-tls ()
+  (let* ((msg (smtpmail-native-e2e--message "login"))
+         (result (smtpmail-native-e2e--send :port (smtpmail-native-e2e--port "SMTPS_PORT")
+                                            :stream-type 'tls :user "alice"
+                                            :password "wonderland-secret"
+                                            :mechanisms '(login) :data msg)))
+    (should (eq (plist-get result :auth) 'login))
+    (should (plist-get result :tls))
+    (should (equal (smtpmail-native-e2e--delivered msg) (list (smtpmail-native-e2e--normalise msg))))))
+
+(ert-deftest smtpmail-native-e2e-cram-md5-in-the-clear ()
+  "CRAM-MD5 never reveals the password, so it may run without TLS even under the strict policy."
+  (let* ((msg (smtpmail-native-e2e--message "cram"))
+         (asked 0)
+         (result (smtpmail-native-e2e--send :stream-type 'plain :allow-plaintext-auth nil
+                                            :user "alice"
+                                            :password (lambda () (cl-incf asked) "wonderland-secret")
+                                            :data msg)))
+    (should (eq (plist-get result :auth) 'cram-md5))
+    (should-not (plist-get result :tls))
+    (should (= asked 1))
+    (should (equal (smtpmail-native-e2e--delivered msg) (list (smtpmail-native-e2e--normalise msg))))))
+
+(ert-deftest smtpmail-native-e2e-default-mechanism-over-tls-is-plain ()
+  (should (eq (plist-get (smtpmail-native-e2e--send :user "alice" :password "wonderland-secret") :auth)
+              'plain)))
+
+(ert-deftest smtpmail-native-e2e-plain-refused-in-the-clear ()
+  (let ((asked nil)
+        (err (smtpmail-native-e2e--should-signal
+              (smtpmail-native-e2e--send :stream-type 'plain :allow-plaintext-auth nil
+                                         :user "alice" :password (lambda () (setq asked t) "x")
+                                         :mechanisms '(plain login))
+              smtpmail-native-auth-error)))
+    (should-not asked)
+    (should (string-match-p "without TLS" (nth 1 err)))))
+
+(ert-deftest smtpmail-native-e2e-wrong-password-is-535-without-downgrade ()
+  (let* ((trace nil)
+         (err (smtpmail-native-e2e--should-signal
+               (smtpmail-native-e2e--send :user "alice" :password "wrong"
+                                          :trace (lambda (l) (push l trace)))
+               smtpmail-native-auth-error)))
+    (should (equal (nth 2 err) 535))
+    ;; One AUTH attempt, no retry with another mechanism.
+    (should (= 1 (cl-count-if (lambda (l) (string-prefix-p "C: AUTH" l)) trace)))))
+
+(ert-deftest smtpmail-native-e2e-eight-bit-and-dots-byte-identical ()
+  (let* ((body (concat "caf\303\251 \303\274ber\n.leading dot\n..two dots\n.\nbare\rcr\r\nlast line no newline"))
+         (msg (encode-coding-string (smtpmail-native-e2e--message "8bit" body) 'binary)))
+    (smtpmail-native-e2e--send :data msg)
+    (should (equal (smtpmail-native-e2e--delivered msg) (list (smtpmail-native-e2e--normalise msg))))))
+
+(ert-deftest smtpmail-native-e2e-25mb-byte-identical ()
+  (let* ((line (concat (make-string 75 ?a) "\n"))
+         (body (apply #'concat (make-list (/ (* 25 1024 1024) 76) line)))
+         (msg (smtpmail-native-e2e--message "big" (concat ".dot first\n" body)))
+         (result (smtpmail-native-e2e--send :data msg :timeout 60)))
+    (should (string-prefix-p "250" (plist-get result :reply)))
+    (should (equal (smtpmail-native-e2e--delivered msg) (list (smtpmail-native-e2e--normalise msg))))))
+
+(ert-deftest smtpmail-native-e2e-several-recipients ()
+  (let* ((msg (smtpmail-native-e2e--message "multi"))
+         (result (smtpmail-native-e2e--send :recipients '("a@example.org" "b@example.net" "c@example.com")
+                                            :data msg)))
+    (should (equal (plist-get result :accepted) '("a@example.org" "b@example.net" "c@example.com")))
+    (should (= 3 (length (smtpmail-native-e2e--delivered msg nil 3))))))
+
+;;;; Replies
+
+(ert-deftest smtpmail-native-e2e-rejected-recipient-sends-nothing ()
+  (let* ((msg (smtpmail-native-e2e--message "reject"))
+         (err (smtpmail-native-e2e--should-signal
+               (smtpmail-native-e2e--send :recipients '("ok@example.org" "reject-me@example.org") :data msg)
+               smtpmail-native-permanent-error)))
+    (should (equal (nth 2 err) 550))
+    (should (equal (nth 3 err) "5.1.1"))
+    (should (string-match-p "reject-me@example.org" (nth 1 err)))
+    ;; Nothing may arrive: give a wrongly accepted message the time Exim takes to deliver
+    ;; (tens of milliseconds here).
+    (should-not (smtpmail-native-e2e--delivered msg nil 1 1.5))))
+
+(ert-deftest smtpmail-native-e2e-allow-partial ()
+  (let* ((msg (smtpmail-native-e2e--message "partial"))
+         (result (smtpmail-native-e2e--send :recipients '("ok@example.org" "reject-me@example.org")
+                                            :allow-partial t :data msg)))
+    (should (equal (plist-get result :accepted) '("ok@example.org")))
+    (should (equal (mapcar #'car (plist-get result :rejected)) '("reject-me@example.org")))
+    (should (string-prefix-p "550" (cdar (plist-get result :rejected))))
+    (should (= 1 (length (smtpmail-native-e2e--delivered msg))))))
+
+(ert-deftest smtpmail-native-e2e-temporary-failure ()
+  (let ((err (smtpmail-native-e2e--should-signal
+              (smtpmail-native-e2e--send :recipients '("tempfail@example.org"))
+              smtpmail-native-temporary-error)))
+    (should (equal (nth 2 err) 451))
+    (should (equal (nth 3 err) "4.3.0"))))
+
+(ert-deftest smtpmail-native-e2e-rejected-at-end-of-data ()
+  (let ((err (smtpmail-native-e2e--should-signal
+              (smtpmail-native-e2e--send :recipients '("datareject@example.org"))
+              smtpmail-native-permanent-error)))
+    (should (equal (nth 2 err) 554))
+    (should (string-match-p "end of data" (nth 4 err)))))
+
+(ert-deftest smtpmail-native-e2e-connection-refused ()
+  "Port 1 on loopback has no listener here: the error says so and carries no reply."
+  (let ((err (smtpmail-native-e2e--should-signal
+              (smtpmail-native-send :host "127.0.0.1" :port 1 :from "a@b" :recipients '("c@d")
+                                    :data "x" :timeout 5)
+              smtpmail-native-connection-error)))
+    (should (string-match-p "refused" (nth 1 err)))
+    (should-not (nth 2 err))))
+
+;;;; Certificates
+
+(ert-deftest smtpmail-native-e2e-certificates-refused ()
+  (dolist (cert '("wrong-host" "expired" "self-signed"))
+    (let ((err (smtpmail-native-e2e--should-signal
+                (smtpmail-native-send :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT" cert)
+                                      :trust-file (smtpmail-native-e2e--get "CA_FILE" cert)
+                                      :stream-type 'starttls :user "alice" :password "wonderland-secret"
+                                      :from "a@example.org" :recipients '("b@example.org") :data "x"
+                                      :timeout 20)
+                smtpmail-native-tls-error)))
+      (should (string-match-p "certificate" (nth 1 err))))))
+
+(ert-deftest smtpmail-native-e2e-implicit-tls-wrong-host-refused ()
+  (smtpmail-native-e2e--should-signal
+   (smtpmail-native-send :host "localhost" :port (smtpmail-native-e2e--port "SMTPS_PORT" "wrong-host")
+                         :stream-type 'tls :trust-file (smtpmail-native-e2e--get "CA_FILE" "wrong-host")
+                         :from "a@example.org" :recipients '("b@example.org") :data "x" :timeout 20)
+   smtpmail-native-tls-error))
+
+(ert-deftest smtpmail-native-e2e-pinned-self-signed-accepted ()
+  (let* ((msg (smtpmail-native-e2e--message "pinned"))
+         (fp (smtpmail-native-e2e--get "FINGERPRINT_SELF_SIGNED" "self-signed"))
+         (result (smtpmail-native-send :host "localhost" :port (smtpmail-native-e2e--port "SMTPS_PORT" "self-signed")
+                                       :stream-type 'tls :fingerprint (downcase fp)
+                                       :from "sender@example.org" :recipients '("rcpt@example.org")
+                                       :data msg :timeout 20)))
+    (should (plist-get result :tls))
+    (should (equal (smtpmail-native-e2e--delivered msg "self-signed")
+                   (list (smtpmail-native-e2e--normalise msg))))))
+
+(ert-deftest smtpmail-native-e2e-pin-mismatch-refused ()
+  (let ((err (smtpmail-native-e2e--should-signal
+              (smtpmail-native-e2e--send :fingerprint (smtpmail-native-e2e--get "FINGERPRINT_EXPIRED"))
+              smtpmail-native-tls-error)))
+    (should (string-match-p "does not match" (nth 1 err)))))
+
+(ert-deftest smtpmail-native-e2e-verify-nil-is-said-in-the-trace ()
+  (let ((trace nil))
+    (smtpmail-native-send :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT" "self-signed")
+                          :verify nil :from "a@example.org" :recipients '("b@example.org")
+                          :data (smtpmail-native-e2e--message "noverify") :timeout 20
+                          :trace (lambda (l) (push l trace)))
+    (should (cl-some (lambda (l) (string-match-p "NOT VERIFIED" l)) trace))))
+
+(ert-deftest smtpmail-native-e2e-server-info ()
+  (let ((info (smtpmail-native-server-info :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
+                                           :trust-file (smtpmail-native-e2e--get "CA_FILE")
+                                           :user "alice" :timeout 20)))
+    (should (string-prefix-p "220" (plist-get info :greeting)))
+    (should (member "STARTTLS" (plist-get info :capabilities-before-tls)))
+    (should-not (member "STARTTLS" (plist-get info :capabilities-after-tls)))
+    (should (plist-get info :verified))
+    (should (equal (downcase (plist-get (car (plist-get info :certificates)) :sha256))
+                   (downcase (smtpmail-native-e2e--get "FINGERPRINT_GOOD"))))
+    (should (member "CRAM-MD5" (plist-get info :mechanisms)))
+    (should (eq (plist-get info :chosen-mechanism) 'plain))))
+
+;;;; Secrets
+
+(ert-deftest smtpmail-native-e2e-secrets-never-in-the-trace ()
+  (let* ((password "wonderland-secret")
+         (forbidden (list password
+                          (base64-encode-string password)
+                          (base64-encode-string (concat "\0alice\0" password))
+                          (base64-encode-string (concat "alice\0" password)))))
+    (dolist (mech '(plain login cram-md5))
+      (let ((trace nil))
+        (smtpmail-native-e2e--send :user "alice" :password password :mechanisms (list mech)
+                                   :trace (lambda (l) (push l trace)))
+        (should (cl-some (lambda (l) (string-match-p "<redacted>\\|AUTH CRAM-MD5" l)) trace))
+        (dolist (line trace)
+          (dolist (secret forbidden)
+            (should-not (string-search secret line))))))))
+
+;;; smtpmail-native-e2e-tests.el ends here
