@@ -247,6 +247,21 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
 
 ;;;; Certificates
 
+(ert-deftest smtpmail-native-e2e-system-store-does-not-know-the-test-ca ()
+  (smtpmail-native-e2e--should-signal
+   (smtpmail-native-send :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
+                         :stream-type 'starttls :from "a@example.org" :recipients '("b@example.org")
+                         :data "x" :timeout 20)
+   smtpmail-native-tls-error))
+
+(ert-deftest smtpmail-native-e2e-extra-trust-files-add-to-the-system-store ()
+  (let ((result (smtpmail-native-send :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
+                                      :stream-type 'starttls
+                                      :extra-trust-files (list (smtpmail-native-e2e--get "CA_FILE"))
+                                      :from "a@example.org" :recipients '("b@example.org")
+                                      :data (smtpmail-native-e2e--message "extra") :timeout 20)))
+    (should (plist-get result :tls))))
+
 (ert-deftest smtpmail-native-e2e-certificates-refused ()
   (dolist (cert '("wrong-host" "expired" "self-signed"))
     (let ((err (smtpmail-native-e2e--should-signal

@@ -9,49 +9,20 @@
 namespace smtpn::emacs {
 namespace {
 
-constexpr std::array<const char*, 18> kConnectionKeywords = {":host",
-                                                             ":port",
-                                                             ":stream-type",
-                                                             ":helo",
-                                                             ":user",
-                                                             ":password",
-                                                             ":mechanisms",
-                                                             ":allow-plaintext-auth",
-                                                             ":trust-file",
-                                                             ":client-cert",
-                                                             ":client-key",
-                                                             ":fingerprint",
-                                                             ":verify",
-                                                             ":timeout",
-                                                             ":trace",
-                                                             ":max-reply-line",
-                                                             ":max-reply-lines",
-                                                             ":tls-server-name"};
-constexpr std::array<const char*, 25> kSendKeywords = {":host",
-                                                       ":port",
-                                                       ":stream-type",
-                                                       ":helo",
-                                                       ":user",
-                                                       ":password",
-                                                       ":mechanisms",
-                                                       ":allow-plaintext-auth",
-                                                       ":trust-file",
-                                                       ":client-cert",
-                                                       ":client-key",
-                                                       ":fingerprint",
-                                                       ":verify",
-                                                       ":timeout",
-                                                       ":trace",
-                                                       ":max-reply-line",
-                                                       ":max-reply-lines",
-                                                       ":tls-server-name",
-                                                       ":from",
-                                                       ":recipients",
-                                                       ":data",
-                                                       ":dsn-notify",
-                                                       ":dsn-ret",
-                                                       ":envid",
-                                                       ":allow-partial"};
+// Grouped by role (connection first, then the mail); kept out of clang-format.
+// clang-format off
+constexpr std::array<const char*, 19> kConnectionKeywords = {
+    ":host", ":port", ":stream-type", ":helo", ":user", ":password", ":mechanisms",
+    ":allow-plaintext-auth", ":trust-file", ":extra-trust-files", ":client-cert", ":client-key",
+    ":fingerprint", ":verify", ":timeout", ":trace", ":max-reply-line", ":max-reply-lines",
+    ":tls-server-name"};
+constexpr std::array<const char*, 26> kSendKeywords = {
+    ":host", ":port", ":stream-type", ":helo", ":user", ":password", ":mechanisms",
+    ":allow-plaintext-auth", ":trust-file", ":extra-trust-files", ":client-cert", ":client-key",
+    ":fingerprint", ":verify", ":timeout", ":trace", ":max-reply-line", ":max-reply-lines",
+    ":tls-server-name",
+    ":from", ":recipients", ":data", ":dsn-notify", ":dsn-ret", ":envid", ":allow-partial"};
+// clang-format on
 
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -160,6 +131,8 @@ smtp::SessionOptions session_options(Env& env, const KeywordArgs& args) {
   o.tls.verify = args.flag(":verify", true);
   o.tls.server_name = args.string(":tls-server-name");
   o.tls.trust_file = file_arg(env, args, ":trust-file");
+  for (const auto& file : args.string_list(":extra-trust-files"))
+    o.tls.extra_trust_files.push_back(env.bytes(env.call("expand-file-name", {env.text(file)})));
   o.tls.client_cert_file = file_arg(env, args, ":client-cert");
   o.tls.client_key_file = file_arg(env, args, ":client-key");
   if (const auto fp = args.string(":fingerprint"); !fp.empty()) {

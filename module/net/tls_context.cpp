@@ -76,6 +76,9 @@ crypto::SslCtxPtr make_client_context(const TlsOptions& options) {
   } else if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
     fail("cannot load the system trust store");
   }
+  for (const auto& file : options.extra_trust_files)
+    if (SSL_CTX_load_verify_locations(ctx.get(), file.c_str(), nullptr) != 1)
+      fail("cannot load the trust file " + file);
 
   if (!options.client_cert_file.empty()) {
     const std::string& key =

@@ -21,6 +21,7 @@ struct TlsOptions {
   std::string server_name;                // SNI and hostname verification
   bool verify = true;                     // verify chain and host name
   std::string trust_file;                 // PEM bundle used instead of the system store
+  std::vector<std::string> extra_trust_files;  // PEM bundles trusted on top of the store
   std::string client_cert_file;           // PEM certificate for TLS client authentication
   std::string client_key_file;            // its key (defaults to the certificate file)
   std::optional<std::string> pin_sha256;  // raw 32-byte SHA-256 of the server certificate
