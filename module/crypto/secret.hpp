@@ -16,6 +16,7 @@ class Secret {
  public:
   Secret() = default;
   explicit Secret(std::string_view bytes) : bytes_(bytes.begin(), bytes.end()) {}
+  explicit Secret(const char* text) : Secret(std::string_view(text)) {}
   // Takes over a temporary that held the secret and wipes it.
   explicit Secret(std::string&& bytes) : bytes_(bytes.begin(), bytes.end()) {
     if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
