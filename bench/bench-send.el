@@ -13,6 +13,9 @@
 (setq smtpmail-native-module-file (getenv "SMTPN_MODULE"))
 (require 'smtpmail-native)
 
+;; Defined by the module, which is not loaded when this file is linted.
+(declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
+
 (defvar bench-port (string-to-number (getenv "SINK_PORT")))
 (defvar bench-floor (getenv "RAW_FLOOR"))
 
