@@ -27,13 +27,14 @@ emacs_value lisp_hmac_md5(Env& env, Args args) {
   const std::string data = env.bytes(args[1]);
   std::string mac = crypto::hmac_md5(key.expose(), data);
   const bool binary = !env.is_nil(optional_arg(env, args, 2));
-  emacs_value result = binary ? env.unibyte(mac) : env.text(crypto::hex_encode(mac));
+  // ASCII results are made unibyte, as Emacs's own base64/secure-hash do: no UTF-8 decoding.
+  emacs_value result = env.unibyte(binary ? mac : crypto::hex_encode(mac));
   crypto::wipe(mac);
   return result;
 }
 
 emacs_value lisp_base64_encode(Env& env, Args args) {
-  return env.text(crypto::base64_encode(env.bytes(args[0])));
+  return env.unibyte(crypto::base64_encode(env.bytes(args[0])));
 }
 
 emacs_value lisp_base64_decode(Env& env, Args args) {
@@ -55,7 +56,7 @@ emacs_value lisp_cram_md5_response(Env& env, Args args) {
         error.kind == sasl::SaslError::Kind::kTooLarge ? ErrorKind::kProtocol : ErrorKind::kDecode,
         error.message, offset_detail(error.offset));
   }
-  return env.text(response.value().expose());
+  return env.unibyte(response.value().expose());
 }
 
 }  // namespace smtpn::emacs

@@ -25,6 +25,7 @@ constexpr std::array kErrors = {
     ErrorDefinition{ErrorKind::kPermanent, "smtpmail-native-permanent-error",
                     "The SMTP server refused (permanent failure)"},
     ErrorDefinition{ErrorKind::kDecode, "smtpmail-native-decode-error", "Cannot decode the data"},
+    ErrorDefinition{ErrorKind::kCancelled, "smtpmail-native-cancelled", "The background send was cancelled"},
 };
 
 emacs_value to_lisp(Env& env, const Datum& datum) {
@@ -48,11 +49,21 @@ void define_error_hierarchy(Env& env) {
   }
 }
 
+namespace {
+emacs_value error_data(Env& env, const ModuleError& error) {
+  std::vector<emacs_value> data{env.text(error.what())};
+  for (const auto& d : error.details()) data.push_back(to_lisp(env, d));
+  return env.list(data);
+}
+}  // namespace
+
+emacs_value error_value(Env& env, const ModuleError& error) {
+  return env.call("cons", {env.intern(error_symbol(error.kind())), error_data(env, error)});
+}
+
 void signal_module_error(Env& env, const ModuleError& error) noexcept {
   try {
-    std::vector<emacs_value> data{env.text(error.what())};
-    for (const auto& d : error.details()) data.push_back(to_lisp(env, d));
-    env.signal(env.intern(error_symbol(error.kind())), env.list(data));
+    env.signal(env.intern(error_symbol(error.kind())), error_data(env, error));
   } catch (...) {
     // Building the data failed, so a signal (memory-full, say) is already pending.
   }

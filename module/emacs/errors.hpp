@@ -22,6 +22,7 @@ enum class ErrorKind {
   kTemporary,   // smtpmail-native-temporary-error (4xx)
   kPermanent,   // smtpmail-native-permanent-error (5xx)
   kDecode,      // smtpmail-native-decode-error
+  kCancelled,   // smtpmail-native-cancelled (a background send was cancelled)
 };
 
 // nil, an integer or a string: what the signal data may carry after the message.
@@ -45,6 +46,9 @@ const char* error_symbol(ErrorKind kind);
 
 // Runs define-error for every symbol of the hierarchy; called once from emacs_module_init.
 void define_error_hierarchy(Env& env);
+
+// (ERROR-SYMBOL . DATA) as a value, for callbacks of background sends.
+emacs_value error_value(Env& env, const ModuleError& error);
 
 // Makes ERROR pending in Emacs. Never throws.
 void signal_module_error(Env& env, const ModuleError& error) noexcept;

@@ -3,6 +3,7 @@
 
 #include "emacs/crypto_bindings.hpp"
 #include "emacs/function_table.hpp"
+#include "emacs/jobs_bindings.hpp"
 #include "emacs/send_bindings.hpp"
 
 namespace smtpn::emacs {
@@ -90,6 +91,41 @@ constexpr std::array kFunctions = {
                  ":chosen-mechanism (what AUTH would use).\n\n"
                  "(fn &rest ARGS)",
                  lisp_server_info},
+    FunctionSpec{"smtpmail-native-send-async", 1, emacs_variadic_function,
+                 "Start sending one message in the background and return its job.\n"
+                 "ARGS are the keyword arguments of `smtpmail-native-send'.  The session\n"
+                 "runs on a worker thread; Emacs keeps running.  When it ends, CALLBACK\n"
+                 "is called on the main thread with the plist `smtpmail-native-send'\n"
+                 "returns, or with (ERROR-SYMBOL . DATA) for the error it would signal\n"
+                 "\\=(`smtpmail-native-cancelled' after `smtpmail-native-cancel-job').\n"
+                 "A :password function is called now, before the job starts; a :trace\n"
+                 "function is called on the main thread with each line.  At most\n"
+                 "`smtpmail-native-set-max-jobs' jobs run at once; the rest wait.\n\n"
+                 "(fn CALLBACK &rest ARGS)",
+                 lisp_send_async},
+    FunctionSpec{"smtpmail-native-job-status", 1, 1,
+                 "Return the state of background send JOB as a plist.\n"
+                 "Keys: :id, :state (queued, running, succeeded, failed or cancelled),\n"
+                 ":phase (a description of what the session is doing), :sent and\n"
+                 ":total (message bytes written so far, and in all).\n\n"
+                 "(fn JOB)",
+                 lisp_job_status},
+    FunctionSpec{"smtpmail-native-cancel-job", 1, 1,
+                 "Cancel background send JOB: close its connection within ~50 ms.\n"
+                 "Its callback receives a `smtpmail-native-cancelled' error.  Return t\n"
+                 "when the job was still queued or running, nil when it had ended.\n\n"
+                 "(fn JOB)",
+                 lisp_cancel_job},
+    FunctionSpec{"smtpmail-native-set-max-jobs", 1, 1,
+                 "Allow at most N background sends to run at once (default 4).\n"
+                 "Further jobs wait in order.  Return N.\n\n"
+                 "(fn N)",
+                 lisp_set_max_jobs},
+    FunctionSpec{"smtpmail-native--jobs-drain", 0, 2,
+                 "Deliver finished background sends to their callbacks.\n"
+                 "The filter of the module's doorbell pipe process; not for direct use.\n\n"
+                 "(fn &optional PROCESS OUTPUT)",
+                 lisp_jobs_drain},
 };
 
 }  // namespace

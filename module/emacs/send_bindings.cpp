@@ -63,11 +63,13 @@ emacs_value lisp_send(Env& env, Args args) {
 
   const smtp::SendResult result = run_session(env, [&] { return smtp::send_mail(options, mail, message); });
 
+  return send_result_plist(env, result);
+}
+
+emacs_value send_result_plist(Env& env, const smtp::SendResult& result) {
   std::vector<emacs_value> rejected;
-  for (const auto& r : result.rejected) {
-    emacs_value pair = env.call("cons", {env.text(r.recipient), env.text(reply_string(r.reply))});
-    rejected.push_back(pair);
-  }
+  for (const auto& r : result.rejected)
+    rejected.push_back(env.call("cons", {env.text(r.recipient), env.text(reply_string(r.reply))}));
   std::vector<emacs_value> plist{env.intern(":accepted"),     string_list(env, result.accepted),
                                  env.intern(":rejected"),     env.list(rejected),
                                  env.intern(":reply"),        env.text(reply_string(result.final_reply)),

@@ -182,7 +182,7 @@ ModuleError to_module_error(const smtp::SmtpError& error) {
     case K::kTimeout: kind = ErrorKind::kTimeout; break;
     case K::kTemporary: kind = ErrorKind::kTemporary; break;
     case K::kPermanent: kind = ErrorKind::kPermanent; break;
-    case K::kInterrupted: kind = ErrorKind::kGeneric; break;
+    case K::kInterrupted: kind = ErrorKind::kCancelled; break;
   }
   auto text_or_nil = [](const std::string& s) { return s.empty() ? Datum{} : Datum{s}; };
   return ModuleError(kind, error.what(),

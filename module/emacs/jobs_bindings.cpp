@@ -1,0 +1,180 @@
+#include "emacs/jobs_bindings.hpp"
+
+#include <atomic>
+#include <map>
+#include <memory>
+
+#include "emacs/errors.hpp"
+#include "emacs/send_bindings.hpp"
+#include "emacs/session_args.hpp"
+#include "jobs/runner.hpp"
+#include "smtp/commands.hpp"
+
+namespace smtpn::emacs {
+namespace {
+
+constexpr std::size_t kDefaultMaxJobs = 4;
+
+// What the main thread keeps per job: the Lisp functions to call, as global references.
+struct LispSide {
+  emacs_value callback = nullptr;
+  emacs_value trace = nullptr;
+};
+
+// Main-thread state. Workers only ever see the Runner.
+struct JobsState {
+  std::unique_ptr<jobs::Runner> runner;
+  std::map<std::uint64_t, LispSide> lisp;
+  std::uint64_t next_id = 1;
+};
+JobsState& state() {
+  static JobsState s;
+  return s;
+}
+
+// A job's user-ptr holds a shared_ptr: the runner may still own the job after Lisp lets go.
+void job_finalizer(void* p) noexcept { delete static_cast<std::shared_ptr<jobs::Job>*>(p); }
+
+std::shared_ptr<jobs::Job> job_arg(Env& env, emacs_value v) {
+  if (!env.satisfies("user-ptrp", v)) env.wrong_type("smtpmail-native-job-p", v);
+  auto fin = env.raw()->get_user_finalizer(env.raw(), v);
+  if (fin != job_finalizer) env.wrong_type("smtpmail-native-job-p", v);
+  return *static_cast<std::shared_ptr<jobs::Job>*>(env.raw()->get_user_ptr(env.raw(), v));
+}
+
+jobs::Runner& runner(Env& env) {
+  auto& s = state();
+  if (!s.runner) {
+    // The doorbell: a pipe process whose filter is the drain function below.
+    emacs_value process = env.call(
+        "make-pipe-process", {env.intern(":name"), env.text(" *smtpmail-native-jobs*"),
+                              env.intern(":noquery"), env.t(), env.intern(":coding"), env.intern("binary"),
+                              env.intern(":filter"), env.intern("smtpmail-native--jobs-drain")});
+    const int fd = env.raw()->open_channel(env.raw(), process);
+    if (fd < 0) throw ModuleError(ErrorKind::kGeneric, "cannot open the channel for background sends");
+    s.runner = std::make_unique<jobs::Runner>(fd, kDefaultMaxJobs);
+  }
+  return *s.runner;
+}
+
+emacs_value outcome_value(Env& env, const jobs::Job& job) {
+  if (job.result()) return send_result_plist(env, *job.result());
+  if (job.error()) return error_value(env, to_module_error(*job.error()));
+  return error_value(env, ModuleError(ErrorKind::kGeneric, "the job ended without an outcome"));
+}
+
+// Calls FN with ARG; a signal from it is reported, not propagated, so one failing
+// callback cannot strand the other jobs' events.
+void call_reporting(Env& env, emacs_value fn, emacs_value arg) {
+  try {
+    env.call(fn, {arg});
+  } catch (const PendingExit&) {
+    emacs_value symbol = nullptr, data = nullptr;
+    env.raw()->non_local_exit_get(env.raw(), &symbol, &data);
+    env.raw()->non_local_exit_clear(env.raw());
+    env.call("display-warning", {env.intern("smtpmail-native"),
+                                 env.call("format", {env.text("Callback of a background send failed: %S"),
+                                                     env.call("cons", {symbol, data})}),
+                                 env.intern(":error")});
+  }
+}
+
+void free_ref(Env& env, emacs_value& ref) {
+  if (ref) env.raw()->free_global_ref(env.raw(), ref);
+  ref = nullptr;
+}
+
+}  // namespace
+
+emacs_value lisp_send_async(Env& env, Args args) {
+  emacs_value callback = args[0];
+  if (!env.satisfies("functionp", callback)) env.wrong_type("functionp", callback);
+  const KeywordArgs kw(env, args.subspan(1), send_keywords());
+  const auto data = kw.get(":data");
+  if (!data || !env.satisfies("stringp", *data)) env.wrong_type("stringp", data ? *data : env.nil());
+
+  smtp::SessionOptions options = session_options(env, kw);
+  // No Lisp may run on the worker: a password function is called now, here.
+  if (options.password) {
+    auto secret = std::make_shared<crypto::Secret>(options.password());
+    options.password = [secret] { return *secret; };
+  }
+  options.trace = nullptr;
+  options.interrupt = nullptr;
+  smtp::MailOptions mail = mail_options(env, kw);
+  try {
+    smtp::validate_session(options);
+    smtp::validate_mail(mail);
+  } catch (const smtp::SmtpError& e) {
+    throw to_module_error(e);  // a bad argument is the caller's error, raised now
+  }
+
+  auto& s = state();
+  auto job = std::make_shared<jobs::Job>(s.next_id++, std::move(options), std::move(mail), env.bytes(*data));
+  LispSide side;
+  side.callback = env.raw()->make_global_ref(env.raw(), callback);
+  if (const auto trace = kw.get(":trace"); trace && !env.is_nil(*trace))
+    side.trace = env.raw()->make_global_ref(env.raw(), *trace);
+  const bool want_trace = side.trace != nullptr;
+  jobs::Runner& r = runner(env);
+  s.lisp[job->id()] = side;
+
+  emacs_value handle =
+      env.raw()->make_user_ptr(env.raw(), job_finalizer, new std::shared_ptr<jobs::Job>(job));
+  r.submit(job, want_trace);
+  return handle;
+}
+
+emacs_value lisp_job_status(Env& env, Args args) {
+  const auto job = job_arg(env, args[0]);
+  std::vector<emacs_value> plist{
+      env.intern(":id"),    env.integer(static_cast<std::intmax_t>(job->id())),
+      env.intern(":state"), env.intern(jobs::state_name(job->state())),
+      env.intern(":phase"), env.text(smtp::phase_name(job->phase())),
+      env.intern(":sent"),  env.integer(static_cast<std::intmax_t>(job->bytes_sent())),
+      env.intern(":total"), env.integer(static_cast<std::intmax_t>(job->bytes_total()))};
+  return env.list(plist);
+}
+
+emacs_value lisp_cancel_job(Env& env, Args args) {
+  const auto job = job_arg(env, args[0]);
+  const auto st = job->state();
+  if (st != jobs::JobState::kQueued && st != jobs::JobState::kRunning) return env.nil();
+  runner(env).cancel(job);
+  return env.t();
+}
+
+emacs_value lisp_set_max_jobs(Env& env, Args args) {
+  if (!env.satisfies("natnump", args[0])) env.wrong_type("natnump", args[0]);
+  const auto n = env.to_integer(args[0]);
+  if (n < 1) throw ModuleError(ErrorKind::kGeneric, "at least one background send must be allowed");
+  runner(env).set_max_concurrent(static_cast<std::size_t>(n));
+  return args[0];
+}
+
+emacs_value lisp_jobs_drain(Env& env, Args) {
+  auto& s = state();
+  if (!s.runner) return env.nil();
+  for (const auto& event : s.runner->drain()) {
+    auto it = s.lisp.find(event.job->id());
+    if (it == s.lisp.end()) continue;
+    LispSide& side = it->second;
+    switch (event.kind) {
+      case jobs::Event::Kind::kTrace:
+        if (side.trace) call_reporting(env, side.trace, env.text(event.text));
+        break;
+      case jobs::Event::Kind::kProgress: break;  // read with smtpmail-native-job-status
+      case jobs::Event::Kind::kDone: {
+        LispSide done = side;
+        s.lisp.erase(it);
+        call_reporting(env, done.callback, outcome_value(env, *event.job));
+        free_ref(env, done.callback);
+        free_ref(env, done.trace);
+        break;
+      }
+    }
+  }
+  return env.nil();
+}
+
+}  // namespace smtpn::emacs
