@@ -165,11 +165,496 @@ already loaded cannot be replaced in a running Emacs: restart it."
      (if (or noninteractive (featurep 'smtpmail-native-module))
          (signal (car err) (cdr err))
        (if (and (smtpmail-native--source-root)
-                (y-or-n-p "smtpmail-native: the module is not built.  Build it now? "))
+                (y-or-n-p (format "%s: the module is not built.  Build it now? "
+                                  'smtpmail-native)))
            (smtpmail-native-module-compile)
          (display-warning 'smtpmail-native (error-message-string err) :error))))))
 
 (smtpmail-native--ensure-module)
+
+;;;; The smtpmail drop-in: `smtpmail-native-send-it'
+;;
+;; `smtpmail-native-send-it' runs Emacs's own `smtpmail-send-it', so the
+;; message is prepared exactly as smtpmail prepares it (From, Message-Id,
+;; Date, MIME, RFC 2047, aliases, Fcc, Bcc, Resent-*), with one change:
+;; while it runs, `smtpmail-via-smtp' -- the function smtpmail calls to
+;; talk SMTP -- is this package's `smtpmail-native--via-smtp', which sends
+;; through the module or writes the queue.  Everything here works on the
+;; variables smtpmail users already set.
+
+(require 'smtpmail)
+(require 'auth-source)
+(require 'password-cache)
+(require 'gnutls)
+(require 'nsm)
+(require 'cl-lib)
+(require 'subr-x)
+
+(declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
+(declare-function smtpmail-native-server-info "ext:smtpmail-native-module" (&rest args))
+(declare-function smtpmail-native-queue--add "smtpmail-native-queue"
+                  (data recipients variables))
+
+;; smtpmail removed this variable in Emacs 24; users of the original
+;; CRAM-MD5 patch still set it, and this package reads it again.
+(defvar smtpmail-auth-credentials)
+(defvar message-send-mail-function)
+
+(defcustom smtpmail-native-trust-file nil
+  "PEM file, or list of PEM files, of certificate authorities to trust.
+SMTP servers' certificates are checked against the system's store,
+the files in `gnutls-trustfiles' (which smtpmail users may already
+have set up) and these files.  Use it for a private CA."
+  :type '(choice (const :tag "None" nil) file (repeat file))
+  :version "28.1"
+  :group 'smtpmail-native)
+
+(defcustom smtpmail-native-allow-plaintext-auth 'loopback
+  "When PLAIN and LOGIN may send the password without TLS.
+nil means never, t always, `loopback' only to a server on this
+machine.  A regexp allows it for the servers it matches (and on
+loopback).  CRAM-MD5 never reveals the password and is not affected."
+  :type '(choice (const :tag "Never" nil)
+                 (const :tag "Only to this machine" loopback)
+                 (const :tag "Always" t)
+                 (regexp :tag "Servers matching"))
+  :version "28.1"
+  :group 'smtpmail-native)
+
+(defcustom smtpmail-native-timeout 60
+  "Seconds to wait for each reply of the SMTP server."
+  :type 'number
+  :version "28.1"
+  :group 'smtpmail-native)
+
+(defcustom smtpmail-native-accounts nil
+  "SMTP accounts chosen by the sender's address.
+Each element is (MATCH . PLIST).  MATCH is a regexp matched, ignoring
+case, against the envelope sender (normally the From address), or a
+function called with that address that returns non-nil to choose the
+account.  PLIST may hold :server, :port, :stream-type, :user and
+:mechanisms; each one given replaces `smtpmail-smtp-server',
+`smtpmail-smtp-service', `smtpmail-stream-type', `smtpmail-smtp-user'
+and `smtpmail-auth-supported' for that message.  The first match wins;
+no match leaves smtpmail's variables as they are.  Example:
+
+  ((\"@work\\\\.example\\\\\\='\" :server \"smtp.work.example\" :port 587
+    :stream-type starttls :user \"me@work.example\")
+   (\"@home\\\\.example\\\\\\='\" :server \"mail.home.example\" :port 465
+    :stream-type ssl :mechanisms (cram-md5)))"
+  :type '(repeat (cons (choice (regexp :tag "Address regexp")
+                               (function :tag "Predicate"))
+                       (plist :options ((:server string)
+                                        (:port (choice integer string))
+                                        (:stream-type (choice (const nil) (const starttls)
+                                                              (const plain) (const ssl)))
+                                        (:user string)
+                                        (:mechanisms (repeat symbol))))))
+  :version "28.1"
+  :group 'smtpmail-native)
+
+(defvar smtpmail-native--queue-mail nil
+  "The user's `smtpmail-queue-mail' while `smtpmail-native-send-it' runs.")
+
+(defvar smtpmail-native--method-header nil
+  "Non-nil when an X-Message-SMTP-Method header already chose the server.")
+
+(defvar smtpmail-native--warned-hosts nil
+  "Hosts already warned about unverified certificates this session.")
+
+;;;###autoload
+(defun smtpmail-native-send-it ()
+  "Send the current mail buffer like `smtpmail-send-it', natively.
+The message is prepared by `smtpmail-send-it' itself, then sent
+through the smtpmail-native module (or queued, with
+`smtpmail-queue-mail').  smtpmail's variables apply, and so do
+`smtpmail-auth-credentials', auth-source and `smtpmail-native-accounts'.
+A failure signals an error \"Sending failed: ...\" as smtpmail does;
+the mail buffer is left as it was.
+Use it as `send-mail-function' and `message-send-mail-function'."
+  (let ((smtpmail-native--queue-mail smtpmail-queue-mail)
+        (smtpmail-queue-mail nil))
+    (cl-letf (((symbol-function 'smtpmail-via-smtp) #'smtpmail-native--via-smtp))
+      (smtpmail-send-it))))
+
+(defun smtpmail-native--via-smtp (recipients buffer &rest _)
+  "Send or queue BUFFER for RECIPIENTS; stands in for `smtpmail-via-smtp'.
+`smtpmail-send-it' calls it with the prepared message.  Return nil
+on success; signal \"Sending failed: ...\" otherwise, without the
+AUTH truncation smtpmail applies (no secret reaches the message)."
+  (with-current-buffer buffer
+    (let ((settings (smtpmail-native--settings)))
+      (cl-progv (mapcar #'car settings) (mapcar #'cdr settings)
+        (if smtpmail-native--queue-mail
+            (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
+                                        (smtpmail-native--queue-variables))
+          (condition-case err
+              (smtpmail-native--deliver recipients buffer)
+            (smtpmail-native-error
+             (smtpmail-native--quit-if-interrupted err)
+             (error "Sending failed: %s" (smtpmail-native--error-text err))))))))
+  nil)
+
+(defun smtpmail-native--queue-variables ()
+  "Return the (VARIABLE . VALUE) pairs to store with a queued message.
+Like `smtpmail-send-it': the recipients always, the server settings
+with `smtpmail-store-queue-variables'.  The envelope sender is stored
+too; `smtpmail-send-queued-mail' ignores what it does not know."
+  (append (and smtpmail-store-queue-variables
+               (mapcar (lambda (var) (cons var (symbol-value var)))
+                       (append smtpmail--stored-queue-variables '(smtpmail-auth-supported))))
+          (list (cons 'smtpmail-mail-address (smtpmail-native--envelope-from)))))
+
+;;;; Which server: X-Message-SMTP-Method, then `smtpmail-native-accounts'
+
+(defun smtpmail-native--settings ()
+  "Return the variable bindings that choose the server for this buffer.
+An X-Message-SMTP-Method header (removed here) comes first, then the
+first of `smtpmail-native-accounts' matching the envelope sender."
+  (let ((method (save-restriction
+                  (message-narrow-to-headers)
+                  (mail-fetch-field "X-Message-SMTP-Method"))))
+    (cond (method
+           (smtpmail-native--remove-header "X-Message-SMTP-Method")
+           (smtpmail-native--method-settings method))
+          (smtpmail-native--method-header nil)
+          (t (smtpmail-native--account-settings (smtpmail-native--envelope-from))))))
+
+(defun smtpmail-native--remove-header (name)
+  "Delete the header NAME, with its continuation lines, from this buffer."
+  (save-excursion
+    (save-restriction
+      (message-narrow-to-headers)
+      (goto-char (point-min))
+      (let ((case-fold-search t))
+        (while (re-search-forward (concat "^" (regexp-quote name) ":.*\n\\([ \t].*\n\\)*") nil t)
+          (replace-match ""))))))
+
+(defun smtpmail-native--method-settings (method)
+  "Return the bindings for an X-Message-SMTP-Method header value METHOD.
+This is `message-multi-smtp-send-mail''s reading of \"smtp HOST PORT
+USER\", which message.el keeps inline and so cannot be called."
+  (let ((parts (split-string method)))
+    (unless (and (equal (car parts) "smtp") (nth 1 parts))
+      (error "X-Message-SMTP-Method %s: smtpmail-native-send-it sends only \"smtp HOST PORT [USER]\""
+             method))
+    (let* ((service (or (nth 2 parts) (format "%s" smtpmail-smtp-service)))
+           (port (string-to-number service)))
+      `((smtpmail-store-queue-variables . t)
+        (smtpmail-smtp-server . ,(nth 1 parts))
+        (smtpmail-stream-type . ,(if (= port 465) 'tls smtpmail-stream-type))
+        (smtpmail-smtp-service . ,(if (> port 0) port service))
+        (smtpmail-smtp-user . ,(or (nth 3 parts) smtpmail-smtp-user))))))
+
+(defun smtpmail-native--account (address)
+  "Return the first element of `smtpmail-native-accounts' matching ADDRESS."
+  (and address
+       (cl-find-if (lambda (account)
+                     (let ((match (car account)))
+                       (if (functionp match)
+                           (funcall match address)
+                         (let ((case-fold-search t))
+                           (string-match-p match address)))))
+                   smtpmail-native-accounts)))
+
+(defun smtpmail-native--account-settings (address)
+  "Return the bindings of the account for ADDRESS, or nil."
+  (when-let ((plist (cdr (smtpmail-native--account address))))
+    (cons '(smtpmail-store-queue-variables . t)
+          (cl-loop for (key var) in '((:server smtpmail-smtp-server)
+                                      (:port smtpmail-smtp-service)
+                                      (:stream-type smtpmail-stream-type)
+                                      (:user smtpmail-smtp-user)
+                                      (:mechanisms smtpmail-auth-supported))
+                   when (plist-member plist key)
+                   collect (cons var (plist-get plist key))))))
+
+(defun smtpmail-native--message-sending-method (orig &rest args)
+  "Around `message-smtpmail-send-it' (ORIG, with ARGS): send natively.
+`message-multi-smtp-send-mail' calls `message-smtpmail-send-it' for an
+X-Message-SMTP-Method \"smtp\" header, having bound smtpmail's server
+variables.  When message.el sends with `smtpmail-native-send-it' (set
+as `message-send-mail-function', or as `send-mail-function' which
+message.el's default uses), send with it too."
+  (if (not (eq (if (memq message-send-mail-function
+                         '(message--default-send-mail-function message-use-send-mail-function))
+                   send-mail-function
+                 message-send-mail-function)
+               #'smtpmail-native-send-it))
+      (apply orig args)
+    (run-hooks 'message-send-mail-hook)
+    (let ((smtpmail-native--method-header t))
+      (smtpmail-native-send-it))))
+
+(advice-add 'message-smtpmail-send-it :around #'smtpmail-native--message-sending-method)
+
+(defun smtpmail-native-unload-function ()
+  "Remove the advice `smtpmail-native' put on `message-smtpmail-send-it'."
+  (advice-remove 'message-smtpmail-send-it #'smtpmail-native--message-sending-method)
+  nil)
+
+;;;; The message, the envelope, the connection
+
+(defun smtpmail-native--envelope-from ()
+  "Return the envelope sender for the message in this buffer.
+The order of `smtpmail-via-smtp': `smtpmail-mail-address', the
+address `mail-specify-envelope-from' asks for, the From address,
+`user-mail-address' when it looks like an address."
+  (save-restriction
+    (message-narrow-to-headers)
+    (or smtpmail-mail-address
+        (and mail-specify-envelope-from (mail-envelope-from))
+        (let ((from (mail-fetch-field "from")))
+          (and from (cadr (mail-extract-address-components from))))
+        (smtpmail-user-mail-address))))
+
+(defun smtpmail-native--message-bytes ()
+  "Return this buffer as the bytes `smtpmail-send-data' would send.
+Text is encoded with `smtpmail-code-conv-from' when set (the coding
+system `smtpmail-send-it' selected), else as raw text."
+  (let ((text (buffer-substring-no-properties (point-min) (point-max))))
+    (cond ((not (multibyte-string-p text)) text)
+          (smtpmail-code-conv-from
+           (encode-coding-string
+            text (coding-system-change-eol-conversion smtpmail-code-conv-from 'unix)))
+          (t (encode-coding-string text 'raw-text-unix)))))
+
+(defun smtpmail-native--tls-arguments (host)
+  "Return the module's TLS keywords for HOST from the user's settings."
+  (append
+   (list :extra-trust-files
+         (append (gnutls-trustfiles)
+                 (mapcar #'expand-file-name (ensure-list smtpmail-native-trust-file))))
+   (when (eq network-security-level 'low)
+     (unless (member host smtpmail-native--warned-hosts)
+       (push host smtpmail-native--warned-hosts)
+       (display-warning 'smtpmail-native
+                        (format-message "`network-security-level' is `low': the certificate \
+of %s is not verified" host)))
+     (list :verify nil))))
+
+(defun smtpmail-native--plaintext-auth (host)
+  "Return the module's :allow-plaintext-auth for HOST."
+  (let ((allow smtpmail-native-allow-plaintext-auth))
+    (if (stringp allow)
+        (if (string-match-p allow host) t 'loopback)
+      allow)))
+
+;;;; Credentials: `smtpmail-auth-credentials', then auth-source
+
+(defun smtpmail-native--secret (secret)
+  "Return SECRET, calling it first when it is a function."
+  (if (functionp secret) (funcall secret) secret))
+
+(defun smtpmail-native--prompted-password (user host port)
+  "Return a function asking for USER's password on HOST and PORT once.
+The answer is kept in the password cache after a successful AUTH,
+as smtpmail did when `smtpmail-auth-credentials' had no password."
+  (let ((key (format "smtp:%s:%s:%s" host port user)))
+    (list :password (lambda ()
+                      (password-read (format "SMTP password for %s@%s: " user host) key))
+          :remember (lambda (password) (password-cache-add key password))
+          :forget (lambda () (password-cache-remove key)))))
+
+(defun smtpmail-native--list-credentials (entries host port)
+  "Return credentials for HOST and PORT from ENTRIES, or nil.
+ENTRIES is the list form of `smtpmail-auth-credentials': elements
+\(SERVER PORT USER PASSWORD), PORT a number or a string, PASSWORD a
+string, a function returning one, or nil to ask."
+  (when-let ((entry (cl-find-if (lambda (cred)
+                                  (and (equal (smtpmail-cred-server cred) host)
+                                       (equal (format "%s" (smtpmail-cred-port cred))
+                                              (format "%s" port))))
+                                entries)))
+    (let ((user (smtpmail-cred-user entry))
+          (password (smtpmail-cred-passwd entry)))
+      (if password
+          (list :user user :password (lambda () (smtpmail-native--secret password)))
+        (cons :user (cons user (smtpmail-native--prompted-password user host port)))))))
+
+(defun smtpmail-native--auth-source-credentials (host port ask &optional file)
+  "Search auth-source for HOST and PORT the way `smtpmail-try-auth-methods' does.
+ASK non-nil requires a user and secret and may create them (prompting).
+With FILE, search only that netrc/authinfo file (.gpg included)."
+  (let* ((auth-sources (if file (list file) auth-sources))
+         (auth-source-creation-prompts '((user . "SMTP user name for %h: ")
+                                         (secret . "SMTP password for %u@%h: ")))
+         (ask (and ask (not file)))
+         ;; :source keeps a file's answers apart in auth-source's cache.
+         (spec (append (list :host host :port port :user smtpmail-smtp-user :max 1)
+                       (and file (list :source file))))
+         (info (car (apply #'auth-source-search
+                           (append spec (and ask (list :require '(:user :secret) :create t))))))
+         (user (plist-get info :user))
+         (secret (plist-get info :secret))
+         (save (and ask (plist-get info :save-function)))
+         (credentials (list :user user
+                            :mechanism (plist-get info :smtp-auth)
+                            :forget (lambda () (auth-source-forget+ :host host :port port)))))
+    (cond ((not user) nil)
+          (secret
+           (append (list :password (lambda () (smtpmail-native--secret secret))
+                         :remember (and save (lambda (_) (funcall save))))
+                   credentials))
+          (file (append (cdr (smtpmail-native--prompted-password user host port)) credentials))
+          (t
+           ;; A user without a secret: ask for the secret, as smtpmail does,
+           ;; but only once a mechanism needs it.
+           (append
+            (list :password
+                  (lambda ()
+                    (let ((info (car (auth-source-search :max 1 :host host :port port
+                                                         :user smtpmail-smtp-user
+                                                         :require '(:user :secret)
+                                                         :create t))))
+                      (setq save (plist-get info :save-function))
+                      (smtpmail-native--secret (plist-get info :secret))))
+                  :remember (lambda (_) (when save (funcall save))))
+            credentials)))))
+
+(defun smtpmail-native--credentials (host port ask)
+  "Return the credentials for HOST and PORT as a plist, or nil.
+`smtpmail-auth-credentials' wins when it matches the server; else
+auth-source is searched as smtpmail does (ASK as in smtpmail).  Keys:
+:user, :password (a function, called only when a mechanism needs the
+secret), :mechanism (auth-source's smtp-auth), :remember (called with
+the password after a successful AUTH) and :forget (after a failed one)."
+  (let ((creds (bound-and-true-p smtpmail-auth-credentials))
+        (port (if port (format "%s" port) "smtp")))
+    (or (and (consp creds) (smtpmail-native--list-credentials creds host port))
+        (and (stringp creds)
+             (smtpmail-native--auth-source-credentials host port nil (expand-file-name creds)))
+        (smtpmail-native--auth-source-credentials host port ask))))
+
+;;;; Sending
+
+(defun smtpmail-native--trace-buffer (host)
+  "Return the emptied buffer *trace of SMTP session to HOST*."
+  (let ((buffer (get-buffer-create (format "*trace of SMTP session to %s*" host))))
+    (with-current-buffer buffer
+      (setq buffer-undo-list t)
+      (erase-buffer))
+    buffer))
+
+(defun smtpmail-native--session (host from recipients data ask trace)
+  "Send DATA from FROM to RECIPIENTS over one session with HOST.
+ASK is smtpmail's ask-for-password; TRACE receives each transcript
+line.  Return the module's result plist."
+  (let* ((credentials (smtpmail-native--credentials host smtpmail-smtp-service ask))
+         (mechanism (plist-get credentials :mechanism))
+         (asked nil)
+         (password (and credentials
+                        (lambda ()
+                          (setq asked (funcall (plist-get credentials :password)))
+                          (unless (stringp asked)
+                            (error "No SMTP password for %s@%s" (plist-get credentials :user) host))
+                          asked)))
+         (authenticated nil)
+         (trace-fn (lambda (line)
+                     (when (string-prefix-p "* authenticated with " line)
+                       (setq authenticated t))
+                     (funcall trace line))))
+    (unwind-protect
+        (condition-case err
+            (apply #'smtpmail-native-send
+                   :host host :port smtpmail-smtp-service
+                   :stream-type smtpmail-stream-type :helo (smtpmail-fqdn)
+                   :user (plist-get credentials :user) :password password
+                   :mechanisms (if mechanism (list mechanism) smtpmail-auth-supported)
+                   :allow-plaintext-auth (smtpmail-native--plaintext-auth host)
+                   :from from :recipients recipients :data data
+                   :timeout smtpmail-native-timeout :trace trace-fn
+                   (smtpmail-native--tls-arguments host))
+          (smtpmail-native-auth-error
+           (when-let ((forget (plist-get credentials :forget))) (funcall forget))
+           (setq authenticated nil)
+           (signal (car err) (cdr err))))
+      ;; smtpmail saves after a successful AUTH, even if the mail then fails.
+      (when (and authenticated (plist-get credentials :remember))
+        (funcall (plist-get credentials :remember) asked))
+      (setq asked nil))))
+
+(defun smtpmail-native--auth-would-help (err lines)
+  "Non-nil when smtpmail would retry ERR asking for a password.
+That is a 530, or a 550-554 for a recipient, from a server that
+offered AUTH (seen in the transcript LINES) to a session that did
+not authenticate."
+  (let ((code (nth 2 err)))
+    (and (integerp code)
+         (or (= code 530)
+             (and (<= 550 code 554)
+                  ;; The module's wording when recipients were refused.
+                  (string-match-p "\\`the server rejected [0-9]+ of" (nth 1 err))))
+         (cl-some (lambda (l) (string-match-p "\\`S: 250[- ]AUTH[ =]" l)) lines)
+         (not (cl-some (lambda (l) (string-prefix-p "* authenticated with " l)) lines)))))
+
+(defun smtpmail-native--deliver (recipients buffer)
+  "Send the message in BUFFER to RECIPIENTS as `smtpmail-via-smtp' would.
+Uses smtpmail's variables as they are bound now.  4xx failures are
+retried up to `smtpmail-retries' times; a 530 (or a refused
+recipient) from a server offering AUTH is retried once with a
+password asked for, as smtpmail does.  Return the module's result;
+signal a `smtpmail-native-error' when sending fails."
+  (unless smtpmail-smtp-server
+    (smtpmail-query-smtp-server))
+  (let* ((host (or smtpmail-smtp-server (error "`smtpmail-smtp-server' not defined")))
+         (from (with-current-buffer buffer (smtpmail-native--envelope-from)))
+         (data (with-current-buffer buffer (smtpmail-native--message-bytes)))
+         (recipients (mapcar #'smtpmail-maybe-append-domain recipients))
+         (ask (and smtpmail-servers-requiring-authorization
+                   (string-match-p smtpmail-servers-requiring-authorization host)))
+         (trace-buffer (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
+         (lines nil)
+         (trace (lambda (line)
+                  (push line lines)
+                  (when (buffer-live-p trace-buffer)
+                    (with-current-buffer trace-buffer
+                      (goto-char (point-max))
+                      (insert line "\n")))))
+         (attempt 1)
+         (result nil))
+    (while (not result)
+      (setq lines nil)
+      (condition-case err
+          (setq result (smtpmail-native--session host from recipients data ask trace))
+        (smtpmail-native-temporary-error
+         (unless (< attempt smtpmail-retries)
+           (signal (car err) (cdr err)))
+         (message "Got transient error code %s when sending; retrying attempt %d..."
+                  (nth 2 err) attempt)
+         (funcall trace (format "* retrying after %s (attempt %d)" (nth 2 err) attempt))
+         (cl-incf attempt)
+         (sleep-for 1))
+        (smtpmail-native-permanent-error
+         (unless (and (not ask) (smtpmail-native--auth-would-help err lines))
+           (signal (car err) (cdr err)))
+         (funcall trace "* retrying with credentials, as the server asks for them")
+         (setq ask t))))
+    result))
+
+(defun smtpmail-native--quit-if-interrupted (err)
+  "Signal `quit' if ERR is the module's report of \\[keyboard-quit]."
+  (when (and (eq (car err) 'smtpmail-native-error)
+             (stringp (nth 1 err))
+             (string-prefix-p "interrupted" (nth 1 err)))
+    (signal 'quit nil)))
+
+(defun smtpmail-native--error-text (err)
+  "Return what follows \"Sending failed: \" for the error ERR.
+With a server reply that is smtpmail's text, the reply (\"550 5.1.1
+...\"), followed by what the module says about where it happened."
+  (pcase-let ((`(,text ,code ,_enhanced ,reply) (cdr err)))
+    (cond ((not (stringp text)) (error-message-string err))
+          ((not (integerp code)) text)
+          (t (let* ((summary (string-trim-right
+                              (format "%d %s" code (car (split-string (or reply "") "\n")))))
+                    (at (string-search summary text))
+                    (context (string-trim-right (if at (substring text 0 at) text) "[: ]+")))
+               (if (string-empty-p context)
+                   summary
+                 (format "%s (%s)" summary context)))))))
+
+(require 'smtpmail-native-queue)
 
 (provide 'smtpmail-native)
 

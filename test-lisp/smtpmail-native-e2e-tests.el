@@ -4,7 +4,8 @@
 ;; End-to-end tests of the SMTP engine: each test sends through `smtpmail-native-send'
 ;; (or asks `smtpmail-native-server-info') to a private Exim that this file starts on
 ;; 127.0.0.1 with the test CA of test-servers/, and checks what Exim delivered.
-;; Servers are started once per certificate variant and stopped by PID at exit.
+;; Servers are started once per certificate variant (smtpmail-native-test-servers.el)
+;; and stopped at exit.
 
 ;;; Code:
 
@@ -12,56 +13,21 @@
 (require 'cl-lib)
 (require 'smtpmail-native)
 
-(defconst smtpmail-native-e2e--servers-dir
-  (expand-file-name "../test-servers/"
-                    (file-name-directory (or load-file-name buffer-file-name)))
-  "Directory of the test server scripts.")
-
-(defvar smtpmail-native-e2e--root nil "Temporary directory for this run's servers.")
-(defvar smtpmail-native-e2e--servers nil "Alist of (CERT . ENV-ALIST) of running servers.")
-
-(defun smtpmail-native-e2e--stop-all ()
-  "Stop every server this run started and remove its files."
-  (dolist (entry smtpmail-native-e2e--servers)
-    (call-process (expand-file-name "exim-stop" smtpmail-native-e2e--servers-dir) nil nil nil
-                  (cdr (assoc "EXIM_DIR" (cdr entry)))))
-  (setq smtpmail-native-e2e--servers nil)
-  (when smtpmail-native-e2e--root
-    (delete-directory smtpmail-native-e2e--root t)
-    (setq smtpmail-native-e2e--root nil)))
-
-(add-hook 'kill-emacs-hook #'smtpmail-native-e2e--stop-all)
+(declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
+(declare-function smtpmail-native-server-info "ext:smtpmail-native-module" (&rest args))
+(require 'smtpmail-native-test-servers)
 
 (defun smtpmail-native-e2e--server (&optional cert)
   "Return the environment alist of a running Exim presenting CERT (default good)."
-  (let ((cert (or cert "good")))
-    (or (cdr (assoc cert smtpmail-native-e2e--servers))
-        (progn
-          (unless smtpmail-native-e2e--root
-            ;; Exim drops to Debian-exim: the directory must be reachable by it.
-            (setq smtpmail-native-e2e--root (make-temp-file "smtpn-e2e-" t))
-            (set-file-modes smtpmail-native-e2e--root #o755))
-          (with-temp-buffer
-            (let* ((dir (expand-file-name cert smtpmail-native-e2e--root))
-                   (status (call-process (expand-file-name "exim-start" smtpmail-native-e2e--servers-dir)
-                                         nil t nil dir "--cert" cert
-                                         "--ca" (expand-file-name "ca" smtpmail-native-e2e--root)
-                                         "--owner-pid" (number-to-string (emacs-pid))))
-                   env)
-              (unless (eq status 0) (error "Exim-start failed: %s" (buffer-string)))
-              (goto-char (point-min))
-              (while (re-search-forward "^\\([A-Z_0-9]+\\)=\\(.*\\)$" nil t)
-                (push (cons (match-string 1) (match-string 2)) env))
-              (push (cons cert env) smtpmail-native-e2e--servers)
-              env))))))
+  (smtpmail-native-test-servers-start cert))
 
 (defun smtpmail-native-e2e--get (key &optional cert)
   "Value of KEY for the server presenting CERT."
-  (cdr (assoc key (smtpmail-native-e2e--server cert))))
+  (smtpmail-native-test-servers-get key cert))
 
 (defun smtpmail-native-e2e--port (key &optional cert)
   "Port number KEY (SMTP_PORT or SMTPS_PORT) of the server presenting CERT."
-  (string-to-number (smtpmail-native-e2e--get key cert)))
+  (smtpmail-native-test-servers-port key cert))
 
 (defun smtpmail-native-e2e--send (&rest args)
   "Send to the good server over STARTTLS with the test CA; ARGS override."
@@ -84,34 +50,20 @@
   (let ((s (replace-regexp-in-string "\r\n\\|\r\\|\n" "\r\n" message)))
     (if (string-suffix-p "\r\n" s) s (concat s "\r\n"))))
 
-(defun smtpmail-native-e2e--copies (id dir)
-  "The delivered messages in DIR whose X-Test-Id is ID, from their first header on."
-  (let (copies)
-    (dolist (file (directory-files dir t "\\.eml\\'"))
-      (with-temp-buffer
-        (set-buffer-multibyte nil)
-        (let ((coding-system-for-read 'binary)) (insert-file-contents file))
-        (goto-char (point-min))
-        (when (search-forward (concat "X-Test-Id: " id "\r\n") nil t)
-          ;; Exim puts one Received: header in front; the message starts at "From: ".
-          (goto-char (point-min))
-          (search-forward "\r\nFrom: sender@example.org\r\n")
-          (push (buffer-substring (- (point) (length "From: sender@example.org\r\n")) (point-max))
-                copies))))
-    copies))
+(defun smtpmail-native-e2e--from-first-header (bytes)
+  "BYTES of a delivered message from its first header on.
+Exim puts one Received: header in front; the message starts at \"From: \"."
+  (substring bytes (+ 2 (string-search "\r\nFrom: sender@example.org\r\n" bytes))))
 
 (defun smtpmail-native-e2e--delivered (message &optional cert count wait)
   "The delivered copies of MESSAGE (found by its X-Test-Id) on the CERT server.
 Exim delivers in the background after accepting: wait up to WAIT seconds
 \(default 10) for COUNT copies (default 1), then return what is there."
   (let* ((id (and (string-match "^X-Test-Id: \\(.*\\)$" message) (match-string 1 message)))
-         (dir (smtpmail-native-e2e--get "MAIL_DIR" cert))
-         (deadline (+ (float-time) (or wait 10)))
-         copies)
-    (while (and (< (length (setq copies (smtpmail-native-e2e--copies id dir))) (or count 1))
-                (< (float-time) deadline))
-      (sleep-for 0.02))
-    copies))
+         (marker (concat "X-Test-Id: " id "\r\n")))
+    (mapcar (lambda (found) (smtpmail-native-e2e--from-first-header (cdr found)))
+            (smtpmail-native-test-servers-delivered (lambda (bytes) (string-search marker bytes))
+                                                    cert count wait))))
 
 (defmacro smtpmail-native-e2e--should-signal (form symbol)
   "Check that FORM signals SYMBOL; return the error data."
@@ -159,7 +111,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
               'plain)))
 
 (ert-deftest smtpmail-native-e2e-plain-refused-in-the-clear ()
-  (let ((asked nil)
+  (let* ((asked nil)
         (err (smtpmail-native-e2e--should-signal
               (smtpmail-native-e2e--send :stream-type 'plain :allow-plaintext-auth nil
                                          :user "alice" :password (lambda () (setq asked t) "x")

@@ -1,0 +1,103 @@
+;;; smtpmail-native-test-servers.el --- Private Exim servers for the ERT suites  -*- lexical-binding: t; -*-
+
+;;; Commentary:
+;; Starts test-servers/exim-start on 127.0.0.1 for the ERT suites: each named server
+;; once per Emacs run, all sharing one test CA, each watched by --owner-pid so that a
+;; crashed run leaves no daemon, all stopped (by their directories) at `kill-emacs'.
+;; Also finds what Exim delivered, polling since Exim delivers just after its 250.
+
+;;; Code:
+
+(require 'cl-lib)
+
+(defconst smtpmail-native-test-servers-directory
+  (expand-file-name "../test-servers/"
+                    (file-name-directory (or load-file-name buffer-file-name)))
+  "Directory of the test server scripts.")
+
+(defvar smtpmail-native-test-servers--root nil
+  "Temporary directory holding this run's servers and their CA.")
+
+(defvar smtpmail-native-test-servers--running nil
+  "Alist of (NAME . ENV-ALIST) of the servers this run started.")
+
+(defun smtpmail-native-test-servers-stop-all ()
+  "Stop every server this run started and remove their files."
+  (dolist (entry smtpmail-native-test-servers--running)
+    (call-process (expand-file-name "exim-stop" smtpmail-native-test-servers-directory) nil nil nil
+                  (cdr (assoc "EXIM_DIR" (cdr entry)))))
+  (setq smtpmail-native-test-servers--running nil)
+  (when smtpmail-native-test-servers--root
+    (delete-directory smtpmail-native-test-servers--root t)
+    (setq smtpmail-native-test-servers--root nil)))
+
+(add-hook 'kill-emacs-hook #'smtpmail-native-test-servers-stop-all)
+
+(cl-defun smtpmail-native-test-servers-start (&optional cert &key name args)
+  "Return the environment alist of a running Exim presenting CERT (default good).
+NAME (default CERT) tells servers apart: a second NAME starts a second
+server.  ARGS are further exim-start arguments, used when it starts."
+  (let* ((cert (or cert "good"))
+         (name (or name cert)))
+    (or (cdr (assoc name smtpmail-native-test-servers--running))
+        (progn
+          (unless smtpmail-native-test-servers--root
+            ;; Exim drops to Debian-exim: the directory must be reachable by it.
+            (setq smtpmail-native-test-servers--root (make-temp-file "smtpn-servers-" t))
+            (set-file-modes smtpmail-native-test-servers--root #o755))
+          (with-temp-buffer
+            (let* ((dir (expand-file-name name smtpmail-native-test-servers--root))
+                   (status (apply #'call-process
+                                  (expand-file-name "exim-start" smtpmail-native-test-servers-directory)
+                                  nil t nil dir "--cert" cert
+                                  "--ca" (expand-file-name "ca" smtpmail-native-test-servers--root)
+                                  "--owner-pid" (number-to-string (emacs-pid))
+                                  args))
+                   env)
+              (unless (eq status 0) (error "Exim-start failed: %s" (buffer-string)))
+              (goto-char (point-min))
+              (while (re-search-forward "^\\([A-Z_0-9]+\\)=\\(.*\\)$" nil t)
+                (push (cons (match-string 1) (match-string 2)) env))
+              (push (cons name env) smtpmail-native-test-servers--running)
+              env))))))
+
+(defun smtpmail-native-test-servers-get (key &optional name)
+  "Value of KEY (e.g. \"CA_FILE\") for the server NAME (default good)."
+  (cdr (assoc key (or (cdr (assoc (or name "good") smtpmail-native-test-servers--running))
+                      (smtpmail-native-test-servers-start name)))))
+
+(defun smtpmail-native-test-servers-port (key &optional name)
+  "Port number KEY (SMTP_PORT or SMTPS_PORT) of the server NAME."
+  (string-to-number (smtpmail-native-test-servers-get key name)))
+
+(defun smtpmail-native-test-servers-read-file (file)
+  "The bytes of FILE as a unibyte string."
+  (with-temp-buffer
+    (set-buffer-multibyte nil)
+    (let ((coding-system-for-read 'binary)) (insert-file-contents file))
+    (buffer-string)))
+
+(defun smtpmail-native-test-servers-strip-received (message)
+  "MESSAGE as delivered, without the one Received: field Exim puts on top."
+  (replace-regexp-in-string "\\`Received: [^\r\n]*\r\n\\([ \t][^\r\n]*\r\n\\)*" "" message))
+
+(defun smtpmail-native-test-servers-delivered (predicate &optional name count wait)
+  "Delivered messages of server NAME for which PREDICATE is non-nil.
+PREDICATE is called with each delivered file's bytes.  Wait up to
+WAIT seconds (default 10) for COUNT of them (default 1), then return
+the list of (FILE . BYTES) found."
+  (let ((dir (smtpmail-native-test-servers-get "MAIL_DIR" name))
+        (deadline (+ (float-time) (or wait 10)))
+        found)
+    (while (progn
+             (setq found nil)
+             (dolist (file (directory-files dir t "\\.eml\\'"))
+               (let ((bytes (smtpmail-native-test-servers-read-file file)))
+                 (when (funcall predicate bytes) (push (cons file bytes) found))))
+             (and (< (length found) (or count 1)) (< (float-time) deadline)))
+      (sleep-for 0.02))
+    (nreverse found)))
+
+(provide 'smtpmail-native-test-servers)
+
+;;; smtpmail-native-test-servers.el ends here
