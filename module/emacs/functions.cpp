@@ -123,7 +123,8 @@ constexpr std::array kFunctions = {
                  lisp_set_max_jobs},
     FunctionSpec{"smtpmail-native--jobs-drain", 0, 2,
                  "Deliver finished background sends to their callbacks.\n"
-                 "The filter of the module's doorbell pipe process; not for direct use.\n\n"
+                 "The filter of the module's doorbell pipe: PROCESS and OUTPUT (the\n"
+                 "doorbell's bytes) are ignored.  Not for direct use.\n\n"
                  "(fn &optional PROCESS OUTPUT)",
                  lisp_jobs_drain},
 };
