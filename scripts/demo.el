@@ -1,39 +1,46 @@
 ;;; demo.el --- What scripts/demo runs inside Emacs  -*- lexical-binding: t; -*-
 
 ;;; Commentary:
-;; Sends one message through smtpmail-native to the Exim that scripts/demo started
-;; (its address, port, CA and test account come in the environment), then shows the
-;; redacted trace, the outcome and the message as delivered.
+;; Sends one message the way a user's Emacs would: smtpmail's variables and the old
+;; `smtpmail-auth-credentials' say where and how, `smtpmail-native-send-it' sends it, to
+;; the Exim that scripts/demo started (address, port, CA and account come in the
+;; environment).  Then shows the redacted trace buffer and the message as delivered.
 
 ;;; Code:
 
 (require 'smtpmail-native)
+(require 'sendmail)
 
 (defun demo-env (name)
   "The environment variable NAME, which scripts/demo must have set."
   (or (getenv name) (error "Run this through scripts/demo (%s is not set)" name)))
 
-(let* ((message (concat "From: Demo Sender <sender@example.org>\n"
-                        "To: Demo Recipient <recipient@example.org>\n"
-                        "Subject: Hello from smtpmail-native\n"
-                        "Message-ID: <demo." (format-time-string "%s") "@example.org>\n"
-                        "\n"
-                        "This message went from Emacs to Exim through a C++ module:\n"
-                        "STARTTLS (verified against the demo CA), then AUTH CRAM-MD5.\n"
-                        ".A line starting with a dot arrives intact.\n"))
-       (trace nil)
-       (result (smtpmail-native-send
-                :host "localhost" :port (string-to-number (demo-env "SMTP_PORT"))
-                :stream-type 'starttls :trust-file (demo-env "CA_FILE")
-                :user (demo-env "AUTH_USER") :password (demo-env "AUTH_PASSWORD")
-                :mechanisms '(cram-md5) :helo "demo.example.org"
-                :from "sender@example.org" :recipients '("recipient@example.org")
-                :data message :trace (lambda (line) (push line trace)))))
+(let* ((port (string-to-number (demo-env "SMTP_PORT")))
+       (smtpmail-smtp-server "localhost")
+       (smtpmail-smtp-service port)
+       (smtpmail-stream-type 'starttls)
+       (smtpmail-native-trust-file (demo-env "CA_FILE"))
+       (smtpmail-auth-supported '(cram-md5))
+       (smtpmail-auth-credentials
+        (list (list "localhost" port (demo-env "AUTH_USER") (demo-env "AUTH_PASSWORD"))))
+       (smtpmail-debug-info t)
+       (smtpmail-local-domain "demo.example.org")
+       (user-mail-address "sender@example.org")
+       (user-full-name "Demo Sender"))
   (princ (format "smtpmail-native %s, module %s\n\n" (smtpmail-native-version)
                  (smtpmail-native-module-file-name)))
-  (princ "Session trace (secrets redacted):\n")
-  (dolist (line (nreverse trace)) (princ (format "  %s\n" line)))
-  (princ (format "\nResult: %S\n" result))
+  (with-temp-buffer
+    (insert "To: Demo Recipient <recipient@example.org>\n"
+            "Subject: Hello from smtpmail-native\n"
+            mail-header-separator "\n"
+            "This message went from Emacs to Exim through smtpmail-native-send-it:\n"
+            "smtpmail's own preparation, then STARTTLS (verified against the demo CA)\n"
+            "and AUTH CRAM-MD5 with credentials from smtpmail-auth-credentials.\n"
+            ".A line starting with a dot arrives intact.\n")
+    (smtpmail-native-send-it))
+  (princ "*trace of SMTP session to localhost* (secrets redacted):\n")
+  (with-current-buffer "*trace of SMTP session to localhost*"
+    (princ (buffer-string)))
   (let ((dir (demo-env "MAIL_DIR")) (deadline (+ (float-time) 10)) files)
     (while (and (null (setq files (directory-files dir t "\\.eml\\'"))) (< (float-time) deadline))
       (sleep-for 0.05))

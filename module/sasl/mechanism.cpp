@@ -21,19 +21,16 @@ class Plain final : public Mechanism {
     blob += credentials_.password.expose();
     crypto::Secret encoded{crypto::base64_encode(blob)};
     crypto::wipe(blob);
-    sent_ = true;
     return encoded;
   }
   Result<crypto::Secret, SaslError> respond(std::string_view) override {
-    // A server that ignored the initial response asks with an empty 334: send it again once.
-    if (!sent_) return *initial_response();
+    // The response always rides on the AUTH line: PLAIN has nothing to answer a challenge with.
     return Unexpected{
         SaslError{SaslError::Kind::kBadChallenge, "unexpected PLAIN challenge after the response"}};
   }
 
  private:
   const Credentials& credentials_;
-  bool sent_ = false;
 };
 
 // LOGIN (draft-murchison-sasl-login): user name, then password, each on its own 334 prompt.

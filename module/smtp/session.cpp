@@ -67,6 +67,10 @@ auto Session::guarded(Fn fn) -> decltype(fn()) {
       case NK::kConnect: throw SmtpError(Kind::kConnection, e.what());
       case NK::kTls: throw SmtpError(Kind::kTls, std::string(e.what()) + during);
       case NK::kTimeout:
+        if (phase_ == Phase::kDone)
+          throw SmtpError(
+              Kind::kTimeout,
+              "the server did not confirm the message in time after it was sent: delivery status unknown");
         throw SmtpError(Kind::kTimeout, std::string("the server did not answer in time") + during);
       case NK::kInterrupted: throw SmtpError(Kind::kInterrupted, "interrupted" + during);
       case NK::kClosed:
@@ -99,7 +103,21 @@ void Session::send_line(std::string_view line, std::string_view trace_form) {
   crypto::wipe(wire);  // it may have carried an AUTH response
 }
 
-Reply Session::read_reply(double seconds) { return reader_.read(net::Deadline::after_seconds(seconds)); }
+Reply Session::read_reply(double seconds) {
+  Reply reply = reader_.read(net::Deadline::after_seconds(seconds));
+  // 421 may come in answer to anything and means the server is closing: nothing after it
+  // can be read, so it decides the error wherever it appears (RFC 5321 §3.8).
+  if (reply.code == 421) fail_reply(reply, "the server is closing the connection");
+  return reply;
+}
+
+void Session::reset_quietly() noexcept {
+  try {
+    command("RSET", timeouts_.command);
+  } catch (...) {
+    // The reply already in hand decides the error; RSET is only good manners.
+  }
+}
 
 Reply Session::command(std::string_view line, double seconds, std::string_view trace_form) {
   send_line(line, trace_form);
@@ -193,15 +211,24 @@ void Session::open() {
 }
 
 bool Session::run_mechanism(const std::string& name) {
-  sasl::Credentials credentials{options_.user, {}};
-  if (!options_.password) throw SmtpError(Kind::kAuth, "a user name was given but no password");
-  credentials.password = options_.password();  // asked for only now that a mechanism needs it
+  if (!password_) {
+    if (!options_.password) throw SmtpError(Kind::kAuth, "a user name was given but no password");
+    password_ = options_.password();  // asked for only now that a mechanism needs it, and once
+  }
+  const sasl::Credentials credentials{options_.user, *password_};
   auto mechanism = sasl::make_mechanism(name, credentials);
 
   Reply reply;
   if (auto initial = mechanism->initial_response()) {
-    reply = command("AUTH " + name + " " + std::string(initial->expose()), timeouts_.command,
-                    "AUTH " + name + " <redacted>");
+    std::string line = "AUTH " + name + " ";
+    line.append(initial->expose());
+    try {
+      reply = command(line, timeouts_.command, "AUTH " + name + " <redacted>");
+    } catch (...) {
+      crypto::wipe(line);
+      throw;
+    }
+    crypto::wipe(line);
   } else {
     reply = command("AUTH " + name, timeouts_.command);
   }
@@ -321,7 +348,7 @@ void Session::transmit(const MailOptions& mail, std::string_view message, SendRe
   }
 
   if (mail_reply.klass() != 2) {
-    if (!data_reply || data_reply->code != 354) command("RSET", timeouts_.command);
+    if (!data_reply || data_reply->code != 354) reset_quietly();
     fail_reply(mail_reply, "the server refused the sender <" + mail.from + ">");
   }
   for (std::size_t i = 0; i < rcpt_replies.size(); ++i) {
@@ -336,7 +363,7 @@ void Session::transmit(const MailOptions& mail, std::string_view message, SendRe
                     "the server accepted DATA without an accepted recipient; connection dropped "
                     "so that nothing is delivered");
   if (result.accepted.empty() || (!result.rejected.empty() && !mail.allow_partial)) {
-    command("RSET", timeouts_.command);
+    reset_quietly();
     std::string list;
     bool all_temporary = true;
     for (const auto& rej : result.rejected) {

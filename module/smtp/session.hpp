@@ -6,6 +6,7 @@
 #include <memory>
 #include <string_view>
 
+#include "crypto/secret.hpp"
 #include "net/transport.hpp"
 #include "smtp/capabilities.hpp"
 #include "smtp/options.hpp"
@@ -39,6 +40,7 @@ class Session {
   void transmit(const MailOptions& mail, std::string_view message, SendResult& result);
   void stream_data(std::string_view message, bool bdat, std::size_t size);
   void quit() noexcept;
+  void reset_quietly() noexcept;
 
   void send_line(std::string_view line, std::string_view trace_form = {});
   Reply read_reply(double seconds);
@@ -60,6 +62,7 @@ class Session {
   std::vector<std::string> caps_before_tls_;
   std::optional<net::TlsInfo> tls_;
   std::string mechanism_used_;
+  std::optional<crypto::Secret> password_;  // fetched once, for the first mechanism that needs it
   bool helo_only_ = false;
 };
 

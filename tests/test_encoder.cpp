@@ -1,0 +1,200 @@
+// smtp::DataEncoder: CRLF normalisation and dot-stuffing. A property test over random bodies
+// drawn mostly from "\r\n.a" (decode(encode(m)) == normalise(m); only CRLF line ends; no line
+// with a lone leading dot; exactly one terminator), adversarial bodies with their exact wire
+// form, chunked output equal to the whole, normalised_size equal to the BDAT payload, 25 MB.
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catch.hpp"
+#include "smtp/encoder.hpp"
+
+using smtpn::smtp::DataEncoder;
+using smtpn::smtp::encode_message;
+using smtpn::smtp::has_eight_bit;
+using smtpn::smtp::normalised_size;
+using Mode = DataEncoder::Mode;
+
+namespace {
+
+// The reference: every CRLF, bare CR and bare LF becomes CRLF; a non-empty last line gets one.
+std::string normalise(std::string_view m) {
+  std::string out;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    if (m[i] == '\r' && i + 1 < m.size() && m[i + 1] == '\n') {
+      out += "\r\n";
+      ++i;
+    } else if (m[i] == '\r' || m[i] == '\n') {
+      out += "\r\n";
+    } else {
+      out += m[i];
+    }
+  }
+  if (!out.empty() && (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0)) out += "\r\n";
+  return out;
+}
+
+bool only_crlf_line_ends(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r' && (i + 1 == s.size() || s[i + 1] != '\n')) return false;
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return false;
+  }
+  return true;
+}
+
+// What a receiving server does with DATA: split at CRLF, stop at the lone ".", drop one
+// leading dot from the other lines. Fails the test when the framing is not exactly right.
+std::string decode_data(std::string_view wire) {
+  REQUIRE(only_crlf_line_ends(wire));
+  REQUIRE(wire.size() >= 3);
+  REQUIRE(wire.substr(wire.size() - 3) == ".\r\n");
+  REQUIRE((wire.size() == 3 || wire.substr(wire.size() - 5) == "\r\n.\r\n"));
+  std::string out;
+  std::size_t pos = 0;
+  for (;;) {
+    const std::size_t end = wire.find("\r\n", pos);
+    REQUIRE(end != std::string_view::npos);
+    std::string_view line = wire.substr(pos, end - pos);
+    pos = end + 2;
+    if (line == ".") {
+      CHECK(pos == wire.size());  // exactly one terminator, at the very end
+      return out;
+    }
+    if (!line.empty() && line[0] == '.') {
+      REQUIRE(line.size() >= 2);
+      CHECK(line[1] == '.');  // every line starting with a dot was doubled
+      line.remove_prefix(1);
+    }
+    out.append(line).append("\r\n");
+  }
+}
+
+std::string encode_chunked(std::string_view m, Mode mode, std::size_t target, std::size_t* calls = nullptr) {
+  DataEncoder enc(m, mode);
+  std::string whole;
+  std::string chunk;
+  std::size_t n = 0;
+  while (enc.next_chunk(chunk, target)) {
+    ++n;
+    if (!enc.done()) CHECK(chunk.size() >= target);  // a chunk is short only at the end
+    whole += chunk;
+    chunk.clear();
+  }
+  CHECK(enc.done());
+  CHECK_FALSE(enc.next_chunk(chunk, target));
+  CHECK(chunk.empty());
+  if (calls) *calls = n;
+  return whole;
+}
+
+std::string random_body(std::mt19937_64& rng, std::size_t max_len) {
+  static constexpr char kEdge[] = "\r\n.a";
+  static constexpr char kOther[] = {'\0', ' ', 'Z', '\t', '\x7f', '\x80', '\xff', '-'};
+  std::string m(rng() % (max_len + 1), ' ');
+  for (auto& c : m) c = rng() % 8 != 0 ? kEdge[rng() % 4] : kOther[rng() % sizeof kOther];
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("encoding then decoding a random body gives it back with CRLF line ends", "[encoder]") {
+  std::mt19937_64 rng(0x5eed5);
+  for (int i = 0; i < 5000; ++i) {
+    const std::string m = random_body(rng, i < 4000 ? 24 : 300);
+    CAPTURE(m);
+    const std::string data = encode_message(m, Mode::kData);
+    const std::string bdat = encode_message(m, Mode::kBdat);
+    CHECK(decode_data(data) == normalise(m));
+    CHECK(bdat == normalise(m));
+    CHECK(only_crlf_line_ends(bdat));
+    CHECK(normalised_size(m) == bdat.size());
+    CHECK(encode_chunked(m, Mode::kData, 1) == data);
+    CHECK(encode_chunked(m, Mode::kData, 7) == data);
+    CHECK(encode_chunked(m, Mode::kBdat, 7) == bdat);
+  }
+}
+
+TEST_CASE("adversarial bodies get their exact wire form", "[encoder]") {
+  struct Case {
+    std::string body, data, bdat;
+  };
+  using namespace std::string_literals;
+  const Case c = GENERATE(values<Case>({
+      {"\n.\n", "\r\n..\r\n.\r\n", "\r\n.\r\n"},
+      {"\r.\r", "\r\n..\r\n.\r\n", "\r\n.\r\n"},
+      {"\r.\n", "\r\n..\r\n.\r\n", "\r\n.\r\n"},
+      {"\n.\r\n", "\r\n..\r\n.\r\n", "\r\n.\r\n"},
+      {"\r\n.\n", "\r\n..\r\n.\r\n", "\r\n.\r\n"},
+      {"\r\n\0.\r\n"s, "\r\n\0.\r\n.\r\n"s, "\r\n\0.\r\n"s},
+      {"\r\r\n", "\r\n\r\n.\r\n", "\r\n\r\n"},
+      {"\n\r", "\r\n\r\n.\r\n", "\r\n\r\n"},
+      {".", "..\r\n.\r\n", ".\r\n"},
+      {".\r\n", "..\r\n.\r\n", ".\r\n"},
+      {"..", "...\r\n.\r\n", "..\r\n"},
+      {"a\r\n.\r\n", "a\r\n..\r\n.\r\n", "a\r\n.\r\n"},  // the terminator inside a body
+      {"a\r\n.\r\nMAIL FROM:<x>\r\n", "a\r\n..\r\nMAIL FROM:<x>\r\n.\r\n", "a\r\n.\r\nMAIL FROM:<x>\r\n"},
+      {"no final newline", "no final newline\r\n.\r\n", "no final newline\r\n"},
+      {"a.b\r\n .c", "a.b\r\n .c\r\n.\r\n", "a.b\r\n .c\r\n"},
+      {"", ".\r\n", ""},
+      {"\r\n", "\r\n.\r\n", "\r\n"},
+  }));
+  CAPTURE(c.body);
+  CHECK(encode_message(c.body, Mode::kData) == c.data);
+  CHECK(encode_message(c.body, Mode::kBdat) == c.bdat);
+  CHECK(normalised_size(c.body) == c.bdat.size());
+  CHECK(encode_chunked(c.body, Mode::kData, 1) == c.data);
+}
+
+TEST_CASE("chunked output equals the whole output for any chunk size", "[encoder]") {
+  std::mt19937_64 rng(42);
+  std::string m;
+  for (int i = 0; i < 3000; ++i) m += random_body(rng, 40) + "line of text " + std::to_string(i) + "\n";
+  const std::string data = encode_message(m, Mode::kData);
+  const std::string bdat = encode_message(m, Mode::kBdat);
+  const std::size_t target = GENERATE(1, 2, 3, 7, 64, 4096, 1 << 20);
+  CAPTURE(target);
+  std::size_t calls = 0;
+  CHECK(encode_chunked(m, Mode::kData, target, &calls) == data);
+  CHECK(calls >= data.size() / (target + 200));  // one target (plus at most a line) per chunk
+  CHECK(encode_chunked(m, Mode::kBdat, target) == bdat);
+}
+
+TEST_CASE("has_eight_bit spots any byte above 0x7f", "[encoder]") {
+  CHECK_FALSE(has_eight_bit(""));
+  CHECK_FALSE(has_eight_bit(std::string("plain \x7f ascii\r\n\0", 17)));
+  CHECK(has_eight_bit("caf\xc3\xa9"));
+  CHECK(has_eight_bit("\x80"));
+  CHECK(has_eight_bit(std::string(1000, 'a') + "\xff"));
+}
+
+TEST_CASE("a 25 MB body is encoded exactly, in few large chunks", "[encoder][large]") {
+  // Lines of every kind: CRLF, bare LF, bare CR, leading dots, long lines, a lone dot.
+  const std::vector<std::string> kinds = {"Received: from somewhere by somewhere else\r\n",
+                                          ".leading dot\n",
+                                          "bare carriage return\r",
+                                          ".\r\n",
+                                          std::string(998, 'x') + "\r\n",
+                                          "\n",
+                                          "..two dots\r\n",
+                                          "8-bit caf\xc3\xa9\r\n"};
+  std::string m;
+  m.reserve(25u << 20);
+  for (std::size_t i = 0; m.size() < (25u << 20); ++i) m += kinds[(i * 7 + i / 3) % kinds.size()];
+  m += "no newline at the very end.";
+
+  const std::string data = encode_message(m, Mode::kData);
+  const std::string bdat = encode_message(m, Mode::kBdat);
+
+  const std::string norm = normalise(m);
+  CHECK(bdat == norm);
+  CHECK(normalised_size(m) == norm.size());
+  CHECK(decode_data(data) == norm);
+
+  // The way the session streams it: 512 KiB per write.
+  std::size_t calls = 0;
+  CHECK(encode_chunked(m, Mode::kData, 512 * 1024, &calls) == data);
+  CHECK(calls <= data.size() / (512 * 1024) + 1);
+}
