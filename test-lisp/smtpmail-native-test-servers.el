@@ -10,6 +10,11 @@
 
 (require 'cl-lib)
 
+;; Under the sanitizer build ctest preloads ASan/UBSan into this Emacs.  The servers and
+;; tools the tests start (Exim, gpg, Python) must not inherit that: they are not ours.
+(dolist (var '("LD_PRELOAD" "ASAN_OPTIONS" "UBSAN_OPTIONS"))
+  (setenv var nil))
+
 (defconst smtpmail-native-test-servers-directory
   (expand-file-name "../test-servers/"
                     (file-name-directory (or load-file-name buffer-file-name)))
