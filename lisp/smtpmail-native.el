@@ -42,11 +42,16 @@
 ;;   2. (add-to-list 'load-path "/path/to/smtpmail-native/lisp")
 ;;      (require 'smtpmail-native)
 ;;
-;; What this version offers is the foundation: the module's crypto
-;; primitives, `smtpmail-native-hmac-md5', `smtpmail-native-base64-encode',
-;; `smtpmail-native-base64-decode' and `smtpmail-native-cram-md5-response'
-;; (RFC 2195), with errors signalled under `smtpmail-native-error'.
-;; README.org's status table says what has landed since.
+;;   3. (setq send-mail-function #'smtpmail-native-send-it
+;;            message-send-mail-function #'smtpmail-native-send-it)
+;;      Your smtpmail settings, `smtpmail-auth-credentials' and auth-source
+;;      entries apply; see also `smtpmail-native-accounts',
+;;      `smtpmail-native-trust-file' and M-x smtpmail-native-send-queued-mail.
+;;
+;; The module also offers `smtpmail-native-send' (one whole SMTP session
+;; from Lisp), `smtpmail-native-server-info', background sends
+;; (`smtpmail-native-send-async') and its crypto primitives; errors are
+;; signalled under `smtpmail-native-error'.  README.org has the details.
 
 ;;; Code:
 

@@ -11,6 +11,10 @@
 (require 'smtpmail-native)
 (require 'sendmail)
 
+;; smtpmail dropped this variable in Emacs 24; smtpmail-native reads it again.  Declared
+;; special here so that the `let*' below binds it dynamically.
+(defvar smtpmail-auth-credentials)
+
 (defun demo-env (name)
   "The environment variable NAME, which scripts/demo must have set."
   (or (getenv name) (error "Run this through scripts/demo (%s is not set)" name)))
@@ -40,7 +44,10 @@
     (smtpmail-native-send-it))
   (princ "*trace of SMTP session to localhost* (secrets redacted):\n")
   (with-current-buffer "*trace of SMTP session to localhost*"
-    (princ (buffer-string)))
+    (princ (buffer-string))
+    (goto-char (point-min))
+    (unless (search-forward "* authenticated with CRAM-MD5" nil t)
+      (error "The demo did not authenticate with CRAM-MD5; see the trace above")))
   (let ((dir (demo-env "MAIL_DIR")) (deadline (+ (float-time) 10)) files)
     (while (and (null (setq files (directory-files dir t "\\.eml\\'"))) (< (float-time) deadline))
       (sleep-for 0.05))
