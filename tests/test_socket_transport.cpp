@@ -1,0 +1,115 @@
+// The real socket transport against a silent loopback listener: interruption (what C-g and
+// job cancellation use), deadlines, refused connections.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+#include "catch.hpp"
+#include "net/error.hpp"
+#include "net/socket_transport.hpp"
+#include "smtp/error.hpp"
+#include "smtp/session.hpp"
+
+using namespace smtpn;
+
+namespace {
+
+// A listener on 127.0.0.1 that completes TCP handshakes (the backlog does) and never speaks.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd_, 8) == 0);
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port_ = std::to_string(ntohs(addr.sin_port));
+  }
+  ~SilentListener() { ::close(fd_); }
+  const std::string& port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::string port_;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+TEST_CASE("an interrupt stops a wait long before its deadline", "[net][interrupt]") {
+  SilentListener server;
+  int polls = 0;
+  auto transport = net::SocketTransport::connect("127.0.0.1", server.port(), net::Deadline::after_seconds(30),
+                                                 [&] { return ++polls > 3; });
+  char buf[16];
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    transport->read_some(buf, sizeof buf, net::Deadline::after_seconds(30));
+    FAIL("read_some returned although the server never wrote");
+  } catch (const net::NetError& e) {
+    CHECK(e.kind() == net::NetError::Kind::kInterrupted);
+  }
+  CHECK(seconds_since(start) < 5.0);  // the deadline was 30 s away
+  CHECK(polls > 3);
+}
+
+TEST_CASE("an interrupted session is reported as interrupted, not as a failure", "[net][interrupt]") {
+  SilentListener server;
+  smtp::SessionOptions options;
+  options.host = "127.0.0.1";
+  options.port = server.port();
+  options.timeout_seconds = 30;
+  int polls = 0;
+  options.interrupt = [&] { return ++polls > 3; };
+  smtp::MailOptions mail;
+  mail.from = "a@example.org";
+  mail.recipients = {"b@example.org"};
+  try {
+    smtp::send_mail(options, mail, "x");
+    FAIL("send_mail returned although the server never greeted");
+  } catch (const smtp::SmtpError& e) {
+    CHECK(e.kind() == smtp::SmtpError::Kind::kInterrupted);
+  }
+}
+
+TEST_CASE("a silent server runs into the greeting deadline", "[net][timeout]") {
+  SilentListener server;
+  smtp::SessionOptions options;
+  options.host = "127.0.0.1";
+  options.port = server.port();
+  options.timeout_seconds = 0.2;
+  smtp::MailOptions mail;
+  mail.recipients = {"b@example.org"};
+  try {
+    smtp::send_mail(options, mail, "x");
+    FAIL("send_mail returned although the server never greeted");
+  } catch (const smtp::SmtpError& e) {
+    CHECK(e.kind() == smtp::SmtpError::Kind::kTimeout);
+    CHECK(std::string(e.what()).find("greeting") != std::string::npos);
+  }
+}
+
+TEST_CASE("a refused connection names the address", "[net]") {
+  std::string port;
+  {
+    SilentListener gone;  // bound and closed: nothing listens there now
+    port = gone.port();
+  }
+  try {
+    net::SocketTransport::connect("127.0.0.1", port, net::Deadline::after_seconds(5), nullptr);
+    FAIL("connected to a closed port");
+  } catch (const net::NetError& e) {
+    CHECK(e.kind() == net::NetError::Kind::kConnect);
+    CHECK(std::string(e.what()).find("127.0.0.1") != std::string::npos);
+  }
+}
