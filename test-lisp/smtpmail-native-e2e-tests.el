@@ -15,6 +15,7 @@
 
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
 (declare-function smtpmail-native-server-info "ext:smtpmail-native-module" (&rest args))
+(declare-function smtpmail-native-send-batch "ext:smtpmail-native-module" (&rest args))
 (require 'smtpmail-native-test-servers)
 
 (defun smtpmail-native-e2e--server (&optional cert)
@@ -269,6 +270,43 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
                    (downcase (smtpmail-native-e2e--get "FINGERPRINT_GOOD"))))
     (should (member "CRAM-MD5" (plist-get info :mechanisms)))
     (should (eq (plist-get info :chosen-mechanism) 'plain))))
+
+;;;; Several messages, one session
+
+(ert-deftest smtpmail-native-e2e-batch-one-session-refusals-do-not-stop-it ()
+  (let* ((one (smtpmail-native-e2e--message "batch1"))
+         (two (smtpmail-native-e2e--message "batch2"))
+         (three (smtpmail-native-e2e--message "batch3"))
+         (trace nil)
+         (outcomes
+          (smtpmail-native-send-batch
+           :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
+           :trust-file (smtpmail-native-e2e--get "CA_FILE") :stream-type 'starttls
+           :user "alice" :password "wonderland-secret" :timeout 20
+           :trace (lambda (l) (push l trace))
+           :messages (list (list :from "sender@example.org" :recipients '("rcpt@example.org") :data one)
+                           (list :from "sender@example.org" :recipients '("reject-me@example.org") :data two)
+                           (list :from "sender@example.org" :recipients '("rcpt@example.org") :data three)))))
+    (should (= 3 (length outcomes)))
+    (should (equal (plist-get (nth 0 outcomes) :accepted) '("rcpt@example.org")))
+    (should (eq (car (nth 1 outcomes)) 'smtpmail-native-permanent-error))
+    (should (equal (nth 2 (nth 1 outcomes)) 550))
+    (should (equal (plist-get (nth 2 outcomes) :accepted) '("rcpt@example.org")))
+    ;; One connection, one AUTH; RSET before each later message, and one for the refusal.
+    (should (= 1 (cl-count-if (lambda (l) (string-prefix-p "* connected" l)) trace)))
+    (should (= 1 (cl-count-if (lambda (l) (string-prefix-p "C: AUTH" l)) trace)))
+    (should (= 3 (cl-count-if (lambda (l) (equal "C: RSET" l)) trace)))
+    (should (equal (smtpmail-native-e2e--delivered one) (list (smtpmail-native-e2e--normalise one))))
+    (should (equal (smtpmail-native-e2e--delivered three) (list (smtpmail-native-e2e--normalise three))))
+    (should-not (smtpmail-native-e2e--delivered two nil 1 1.5))))
+
+(ert-deftest smtpmail-native-e2e-batch-connection-failure-reaches-every-message ()
+  (let ((outcomes (smtpmail-native-send-batch
+                   :host "127.0.0.1" :port 1 :timeout 5
+                   :messages (list (list :from "a@example.org" :recipients '("b@example.org") :data "x")
+                                   (list :from "a@example.org" :recipients '("c@example.org") :data "y")))))
+    (should (equal (mapcar #'car outcomes)
+                   '(smtpmail-native-connection-error smtpmail-native-connection-error)))))
 
 ;;;; Secrets
 

@@ -78,6 +78,18 @@ constexpr std::array kFunctions = {
                  "(MESSAGE CODE ENHANCED-STATUS REPLY-TEXT); \\[keyboard-quit] aborts.\n\n"
                  "(fn &rest ARGS)",
                  lisp_send},
+    FunctionSpec{"smtpmail-native-send-batch", 0, emacs_variadic_function,
+                 "Send several messages over one SMTP session, with RSET between them.\n"
+                 "ARGS are the connection keywords of `smtpmail-native-send' and\n"
+                 ":messages, a list of plists with that function's message keywords\n"
+                 "\\=(:from, :recipients, :data, :dsn-notify, :dsn-ret, :envid,\n"
+                 ":allow-partial).  Return one outcome per message, in order: the plist\n"
+                 "`smtpmail-native-send' returns, or (ERROR-SYMBOL . DATA) for the error\n"
+                 "it would have signalled.  A refused message does not stop the others;\n"
+                 "once the connection is lost, every later message gets a\n"
+                 "`smtpmail-native-connection-error' saying it was not sent.\n\n"
+                 "(fn &rest ARGS)",
+                 lisp_send_batch},
     FunctionSpec{"smtpmail-native-server-info", 0, emacs_variadic_function,
                  "Connect to an SMTP server and describe it, without sending mail.\n"
                  "ARGS are the connection keywords of `smtpmail-native-send' (:host,\n"

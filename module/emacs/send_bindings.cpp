@@ -79,6 +79,33 @@ emacs_value send_result_plist(Env& env, const smtp::SendResult& result) {
   return env.list(plist);
 }
 
+emacs_value lisp_send_batch(Env& env, Args args) {
+  const KeywordArgs kw(env, args, batch_keywords());
+  const smtp::SessionOptions options = session_options(env, kw);
+  const auto messages = kw.get(":messages");
+  if (!messages) throw ModuleError(ErrorKind::kGeneric, "no :messages given");
+
+  std::vector<std::string> bodies;  // owned here; the batch items view them
+  std::vector<smtp::MailOptions> mails;
+  for (emacs_value plist : env.list_items(*messages)) {
+    auto fields = env.list_items(plist);
+    const KeywordArgs message(env, Args(fields.data(), fields.size()), message_keywords());
+    const auto data = message.get(":data");
+    if (!data || !env.satisfies("stringp", *data)) env.wrong_type("stringp", data ? *data : env.nil());
+    bodies.push_back(env.bytes(*data));
+    mails.push_back(mail_options(env, message));
+  }
+  std::vector<smtp::BatchItem> items;
+  for (std::size_t i = 0; i < mails.size(); ++i) items.push_back({mails[i], bodies[i]});
+
+  const auto outcomes = run_session(env, [&] { return smtp::send_batch(options, items); });
+  std::vector<emacs_value> values;
+  for (const auto& o : outcomes)
+    values.push_back(o.result ? send_result_plist(env, *o.result)
+                              : error_value(env, to_module_error(*o.error)));
+  return env.list(values);
+}
+
 emacs_value lisp_server_info(Env& env, Args args) {
   const KeywordArgs kw(env, args, connection_keywords());
   const smtp::SessionOptions options = session_options(env, kw);

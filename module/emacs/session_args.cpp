@@ -22,6 +22,13 @@ constexpr std::array<const char*, 26> kSendKeywords = {
     ":fingerprint", ":verify", ":timeout", ":trace", ":max-reply-line", ":max-reply-lines",
     ":tls-server-name",
     ":from", ":recipients", ":data", ":dsn-notify", ":dsn-ret", ":envid", ":allow-partial"};
+constexpr std::array<const char*, 20> kBatchKeywords = {
+    ":host", ":port", ":stream-type", ":helo", ":user", ":password", ":mechanisms",
+    ":allow-plaintext-auth", ":trust-file", ":extra-trust-files", ":client-cert", ":client-key",
+    ":fingerprint", ":verify", ":timeout", ":trace", ":max-reply-line", ":max-reply-lines",
+    ":tls-server-name", ":messages"};
+constexpr std::array<const char*, 7> kMessageKeywords = {
+    ":from", ":recipients", ":data", ":dsn-notify", ":dsn-ret", ":envid", ":allow-partial"};
 // clang-format on
 
 std::string upper(std::string s) {
@@ -102,6 +109,8 @@ std::string dsn_notify(Env& env, const KeywordArgs& args) {
 
 std::span<const char* const> send_keywords() { return kSendKeywords; }
 std::span<const char* const> connection_keywords() { return kConnectionKeywords; }
+std::span<const char* const> batch_keywords() { return kBatchKeywords; }
+std::span<const char* const> message_keywords() { return kMessageKeywords; }
 
 smtp::SessionOptions session_options(Env& env, const KeywordArgs& args) {
   smtp::SessionOptions o;

@@ -12,6 +12,10 @@ namespace smtpn::emacs {
 // Every keyword smtpmail-native-send accepts; server-info takes the connection subset.
 std::span<const char* const> send_keywords();
 std::span<const char* const> connection_keywords();
+// The connection keywords plus :messages, for smtpmail-native-send-batch.
+std::span<const char* const> batch_keywords();
+// The keywords of one message plist in :messages.
+std::span<const char* const> message_keywords();
 
 // The connection part (:host … :trace). Function-valued :password and :trace are called
 // through ENV, so the options are only valid during this call on the main thread.

@@ -416,6 +416,68 @@ SendResult Session::send(const MailOptions& mail, std::string_view message) {
   });
 }
 
+std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& items) {
+  validate_session(options_);
+  std::vector<BatchOutcome> outcomes(items.size());
+  std::vector<bool> valid(items.size(), true);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    try {
+      validate_mail(items[i].mail);
+    } catch (const SmtpError& e) {
+      outcomes[i].error = e;
+      valid[i] = false;
+    }
+  }
+  std::size_t next = 0;  // the first message not yet decided when the connection is lost
+  try {
+    guarded([&] {
+      open();
+      authenticate();
+      bool first = true;
+      for (; next < items.size(); ++next) {
+        if (!valid[next]) continue;
+        if (!first) {
+          // A clean slate for every transaction after the first (RFC 5321 §4.1.1.5).
+          const Reply reset = command("RSET", timeouts_.command);
+          if (reset.klass() != 2) fail_reply(reset, "the server refused RSET between messages");
+        }
+        first = false;
+        try {
+          SendResult result;
+          transmit(items[next].mail, items[next].message, result);
+          result.tls = tls_;
+          result.mechanism = mechanism_used_;
+          result.capabilities = caps_.lines;
+          outcomes[next].result = std::move(result);
+        } catch (const SmtpError& e) {
+          // A refusal ends one transaction, not the session; 421 ends the session.
+          const bool session_ok =
+              (e.kind() == Kind::kTemporary || e.kind() == Kind::kPermanent) && e.code() != 421;
+          if (!session_ok) throw;
+          outcomes[next].error = e;
+        }
+        phase_ = Phase::kEnvelope;
+      }
+      quit();
+      progress(Phase::kDone);
+      return 0;
+    });
+  } catch (const SmtpError& e) {
+    // The session is gone: this message and every later one share its fate.
+    for (std::size_t i = next; i < items.size(); ++i) {
+      if (!valid[i] || outcomes[i].result || outcomes[i].error) continue;
+      if (i == next)
+        outcomes[i].error = e;
+      else
+        outcomes[i].error.emplace(
+            e.kind() == Kind::kInterrupted ? Kind::kInterrupted : Kind::kConnection,
+            std::string("not sent: the session ended before this message (") + e.what() + ")", e.code(),
+            e.enhanced_status(), e.reply_text());
+    }
+  }
+  return outcomes;
+}
+
 ServerInfo Session::probe() {
   validate_session(options_);
   return guarded([&] {
@@ -463,6 +525,19 @@ SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std
   auto transport = connect(options);
   if (options.trace) options.trace("* connected to " + transport->peer_address() + " port " + options.port);
   return Session(*transport, options).send(mail, message);
+}
+
+std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::vector<BatchItem>& items) {
+  validate_session(options);
+  std::unique_ptr<net::Transport> transport;
+  try {
+    transport = connect(options);
+  } catch (const SmtpError& e) {
+    if (e.kind() == Kind::kInterrupted) throw;
+    return std::vector<BatchOutcome>(items.size(), BatchOutcome{std::nullopt, e});
+  }
+  if (options.trace) options.trace("* connected to " + transport->peer_address() + " port " + options.port);
+  return Session(*transport, options).send_batch(items);
 }
 
 ServerInfo probe_server(const SessionOptions& options) {

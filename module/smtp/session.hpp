@@ -9,6 +9,7 @@
 #include "crypto/secret.hpp"
 #include "net/transport.hpp"
 #include "smtp/capabilities.hpp"
+#include "smtp/error.hpp"
 #include "smtp/options.hpp"
 #include "smtp/reply.hpp"
 
@@ -21,6 +22,16 @@ inline constexpr std::size_t kDataChunk = 512 * 1024;
 // AUTH exchanges longer than this many 334 rounds are abandoned.
 inline constexpr int kMaxSaslRounds = 8;
 
+struct BatchItem {
+  MailOptions mail;
+  std::string_view message;
+};
+
+struct BatchOutcome {
+  std::optional<SendResult> result;  // exactly one of the two is set
+  std::optional<SmtpError> error;
+};
+
 class Session {
  public:
   // TRANSPORT is connected; with kImplicitTls the session starts TLS before the greeting.
@@ -28,6 +39,10 @@ class Session {
 
   // Throws SmtpError for every failure, net errors included (mapped to SmtpError kinds).
   SendResult send(const MailOptions& mail, std::string_view message);
+  // Several messages over this one session (RSET between them). Never throws for a
+  // message's own failure: each gets its outcome. Once the connection is lost, the
+  // remaining messages get that error without being tried.
+  std::vector<BatchOutcome> send_batch(const std::vector<BatchItem>& items);
   ServerInfo probe();
 
  private:
@@ -67,6 +82,7 @@ class Session {
 };
 
 SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std::string_view message);
+std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::vector<BatchItem>& items);
 ServerInfo probe_server(const SessionOptions& options);
 
 }  // namespace smtpn::smtp
