@@ -47,6 +47,11 @@
 (declare-function smtpmail-native--quit-if-interrupted "smtpmail-native" (err))
 (declare-function smtpmail-native--account-settings "smtpmail-native" (address))
 (declare-function smtpmail-native--envelope-from "smtpmail-native" ())
+(declare-function smtpmail-native--message-bytes "smtpmail-native" ())
+(declare-function smtpmail-native--trace-buffer "smtpmail-native" (host))
+(declare-function smtpmail-native--call-module "smtpmail-native" (send host ask trace message-args))
+(declare-function smtpmail-native-send-batch "ext:smtpmail-native-module" (&rest args))
+(defvar smtpmail-native-trust-file)
 
 (defconst smtpmail-native-queue--connection-variables
   (append smtpmail--stored-queue-variables '(smtpmail-auth-supported))
@@ -181,10 +186,11 @@ Quitting is held off so that the index never lists a deleted file."
       (append pairs `((smtpmail-native-queue-error . ,text)
                       (smtpmail-native-queue-error-time . ,(format-time-string "%FT%T%z"))))))))
 
-(defun smtpmail-native-queue--send (file pairs)
-  "Send the queued message FILE with its stored variables PAIRS.
-Its stored server settings apply; without them, the current ones and
-`smtpmail-native-accounts'."
+(defun smtpmail-native-queue--with-settings (file pairs function)
+  "Call FUNCTION with the recipients of the queued FILE, whose variables are PAIRS.
+It runs in a buffer holding the message, under the server settings the
+message was queued with; without them, the current ones and
+`smtpmail-native-accounts'.  Return what FUNCTION returns."
   (let ((recipients (alist-get 'smtpmail-recipient-address-list pairs))
         (stored (cl-remove-if-not (lambda (p) (memq (car p) smtpmail-native-queue--connection-variables))
                                   pairs)))
@@ -200,7 +206,86 @@ Its stored server settings apply; without them, the current ones and
           (let ((account (and (not (assq 'smtpmail-smtp-server stored))
                               (smtpmail-native--account-settings (smtpmail-native--envelope-from)))))
             (cl-progv (mapcar #'car account) (mapcar #'cdr account)
-              (smtpmail-native--deliver recipients (current-buffer)))))))))
+              (funcall function recipients))))))))
+
+(defun smtpmail-native-queue--send (file pairs)
+  "Send the queued message FILE (stored variables PAIRS) in its own session."
+  (smtpmail-native-queue--with-settings
+   file pairs (lambda (recipients) (smtpmail-native--deliver recipients (current-buffer)))))
+
+(defun smtpmail-native-queue--connection-key ()
+  "What decides the connection, from the variables as bound now.
+Messages with equal keys can share one SMTP session."
+  (list smtpmail-smtp-server smtpmail-smtp-service smtpmail-stream-type smtpmail-smtp-user
+        smtpmail-auth-supported smtpmail-native-trust-file))
+
+(defun smtpmail-native-queue--groups (files)
+  "Group the queued FILES that can share a session, keeping the queue's order.
+Return a list of (KEY FILE...); files that cannot be read stand alone."
+  (let ((groups nil))
+    (dolist (file files)
+      (let ((key (condition-case nil
+                     (smtpmail-native-queue--with-settings
+                      file (smtpmail-native-queue--read-variables (concat file ".el"))
+                      (lambda (_) (smtpmail-native-queue--connection-key)))
+                   (error (list 'alone file))))
+            (group nil))
+        (if (setq group (assoc key groups))
+            (setcdr group (append (cdr group) (list file)))
+          (push (list key file) groups))))
+    (nreverse groups)))
+
+(defun smtpmail-native-queue--retry-alone-p (err)
+  "Non-nil when the failed ERR deserves a session of its own.
+A 4xx is retried per `smtpmail-retries', and a 530 asks for
+credentials, as a message sent alone would."
+  (or (eq (car err) 'smtpmail-native-temporary-error)
+      (eql (nth 2 err) 530)))
+
+(defun smtpmail-native-queue--flush-group (files)
+  "Send the queued FILES over one SMTP session; return their outcomes.
+Each outcome is (FILE . t) when sent or (FILE . ERROR-TEXT).  A sent
+message leaves the queue as soon as the server accepted it; a refused
+one stays with its error recorded; a 4xx or 530 is retried alone."
+  (let* ((pairs (mapcar (lambda (f) (smtpmail-native-queue--read-variables (concat f ".el"))) files))
+         (messages (cl-mapcar
+                    (lambda (file p)
+                      (smtpmail-native-queue--with-settings
+                       file p (lambda (recipients)
+                                (list :from (smtpmail-native--envelope-from)
+                                      :recipients (mapcar #'smtpmail-maybe-append-domain recipients)
+                                      :data (smtpmail-native--message-bytes)))))
+                    files pairs))
+         (outcomes nil)
+         (alone nil)
+         (on-outcome
+          (lambda (index outcome)
+            (let ((file (nth index files)))
+              (cond ((keywordp (car outcome))  ; a result plist, not (ERROR-SYMBOL . DATA)
+                     (smtpmail-native-queue--drop file)
+                     (push (cons file t) outcomes))
+                    ((smtpmail-native-queue--retry-alone-p outcome) (push file alone))
+                    (t (let ((text (smtpmail-native--error-text outcome)))
+                         (smtpmail-native-queue--record-failure file (nth index pairs) text)
+                         (push (cons file text) outcomes))))))))
+    (smtpmail-native-queue--with-settings
+     (car files) (car pairs)
+     (lambda (_)
+       (let* ((host (or smtpmail-smtp-server (error "`smtpmail-smtp-server' not defined")))
+              (trace-buffer (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
+              (ask (and smtpmail-servers-requiring-authorization
+                        (string-match-p smtpmail-servers-requiring-authorization host))))
+         (smtpmail-native--call-module
+          #'smtpmail-native-send-batch host ask
+          (lambda (line)
+            (when (buffer-live-p trace-buffer)
+              (with-current-buffer trace-buffer
+                (goto-char (point-max))
+                (insert line "\n"))))
+          (list :messages messages :on-outcome on-outcome)))))
+    (dolist (file (nreverse alone))
+      (push (cons file (smtpmail-native-queue--flush-one file)) outcomes))
+    (nreverse outcomes)))
 
 (defun smtpmail-native-queue--flush-one (file)
   "Send the queued message FILE; return t, or the error text when it failed.
@@ -230,8 +315,9 @@ the result is `missing'."
 ;;;###autoload (autoload 'smtpmail-native-send-queued-mail "smtpmail-native" nil t)
 (defun smtpmail-native-send-queued-mail ()
   "Send the mail queued by `smtpmail-queue-mail' (by smtpmail or natively).
-Each message goes in its own SMTP session, with the server settings
-it was queued with.  The index is rewritten after every message, so
+Messages queued for the same server and account share one SMTP
+session (RSET between them); each goes with the server settings it
+was queued with.  The index is rewritten after every message, so
 an interrupted run resumes where it stopped.  A message that fails
 stays queued, its error recorded in its .el file, and the others are
 still sent.  Return a plist (:sent N :failed ((FILE . ERROR) ...))."
@@ -242,13 +328,16 @@ still sent.  Return a plist (:sent N :failed ((FILE . ERROR) ...))."
          (done 0)
          (sent 0)
          (failed nil))
-    (dolist (file entries)
-      (let ((outcome (smtpmail-native-queue--flush-one file)))
-        (cond ((eq outcome t) (cl-incf sent))
-              ((eq outcome 'missing))
-              (t (push (cons file outcome) failed)
-                 (message "Queued mail %s not sent: %s" (file-name-nondirectory file) outcome))))
-      (progress-reporter-update reporter (cl-incf done)))
+    (dolist (group (smtpmail-native-queue--groups entries))
+      (dolist (result (if (cddr group)
+                          (smtpmail-native-queue--flush-group (cdr group))
+                        (list (cons (cadr group) (smtpmail-native-queue--flush-one (cadr group))))))
+        (let ((file (car result)) (outcome (cdr result)))
+          (cond ((eq outcome t) (cl-incf sent))
+                ((eq outcome 'missing))
+                (t (push (cons file outcome) failed)
+                   (message "Queued mail %s not sent: %s" (file-name-nondirectory file) outcome))))
+        (progress-reporter-update reporter (cl-incf done))))
     (progress-reporter-done reporter)
     (setq failed (nreverse failed))
     (message "%s" (cond ((zerop total) "No queued mail")

@@ -197,6 +197,7 @@ already loaded cannot be replaced in a running Emacs: restart it."
 
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
 (declare-function smtpmail-native-server-info "ext:smtpmail-native-module" (&rest args))
+(declare-function smtpmail-native-send-batch "ext:smtpmail-native-module" (&rest args))
 (declare-function smtpmail-native-queue--add "smtpmail-native-queue"
                   (data recipients variables))
 
@@ -545,6 +546,15 @@ the password after a successful AUTH) and :forget (after a failed one)."
   "Send DATA from FROM to RECIPIENTS over one session with HOST.
 ASK is smtpmail's ask-for-password; TRACE receives each transcript
 line.  Return the module's result plist."
+  (smtpmail-native--call-module #'smtpmail-native-send host ask trace
+                                (list :from from :recipients recipients :data data)))
+
+(defun smtpmail-native--call-module (send host ask trace message-args)
+  "Call SEND (a module sending function) for HOST with MESSAGE-ARGS.
+The connection, credentials and TLS arguments come from smtpmail's
+variables as bound now; ASK is smtpmail's ask-for-password; TRACE
+receives each transcript line.  Credentials are remembered after a
+successful AUTH and forgotten after a refused one."
   (let* ((credentials (smtpmail-native--credentials host smtpmail-smtp-service ask))
          (mechanism (plist-get credentials :mechanism))
          (asked nil)
@@ -561,15 +571,14 @@ line.  Return the module's result plist."
                      (funcall trace line))))
     (unwind-protect
         (condition-case err
-            (apply #'smtpmail-native-send
+            (apply send
                    :host host :port smtpmail-smtp-service
                    :stream-type smtpmail-stream-type :helo (smtpmail-fqdn)
                    :user (plist-get credentials :user) :password password
                    :mechanisms (if mechanism (list mechanism) smtpmail-auth-supported)
                    :allow-plaintext-auth (smtpmail-native--plaintext-auth host)
-                   :from from :recipients recipients :data data
                    :timeout smtpmail-native-timeout :trace trace-fn
-                   (smtpmail-native--tls-arguments host))
+                   (append message-args (smtpmail-native--tls-arguments host)))
           (smtpmail-native-auth-error
            (when-let ((forget (plist-get credentials :forget))) (funcall forget))
            (setq authenticated nil)

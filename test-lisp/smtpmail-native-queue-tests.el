@@ -108,6 +108,20 @@ retried with a password prompt (smtpmail's behaviour without them)."
       (should (string-match-p "(envelope-from <me@work.example>)"
                               (smtpmail-native-compat--received (smtpmail-native-compat--one id "noauth")))))))
 
+(ert-deftest smtpmail-native-queue-one-session-per-server ()
+  "Messages queued for the same server go out over one connection, RSET between them."
+  (smtpmail-native-queue-tests--with-queue
+    (let* ((smtpmail-debug-info t)
+           (ids (cl-loop for i below 3
+                         collect (smtpmail-native-compat--send (format "To: one%d@example.org\n" i)))))
+      (should (equal (smtpmail-native-send-queued-mail) '(:sent 3 :failed nil)))
+      (dolist (id ids) (smtpmail-native-compat--one id))
+      (with-current-buffer (format "*trace of SMTP session to %s*" smtpmail-smtp-server)
+        (should (= 1 (how-many "^\\* connected" (point-min) (point-max))))
+        (should (= 1 (how-many "^C: AUTH" (point-min) (point-max))))
+        (should (= 2 (how-many "^C: RSET$" (point-min) (point-max))))
+        (should (= 3 (how-many "^C: MAIL FROM" (point-min) (point-max))))))))
+
 (ert-deftest smtpmail-native-queue-interrupted-flush-resumes ()
   "A flush stopped by \\[keyboard-quit] leaves the rest queued; the next one sends it.
 The index has a name of its own here (`smtpmail-queue-index-file')."
@@ -116,12 +130,13 @@ The index has a name of its own here (`smtpmail-queue-index-file')."
            (ids (cl-loop for i below 3
                          collect (smtpmail-native-compat--send (format "To: i%d@example.org\n" i))))
            (entries (smtpmail-native-queue-tests--index))
-           (deliver (symbol-function 'smtpmail-native--deliver))
-           (calls 0))
-      (cl-letf (((symbol-function 'smtpmail-native--deliver)
+           (drop (symbol-function 'smtpmail-native-queue--drop)))
+      ;; The three share one session; quit as soon as the first one has left the queue,
+      ;; which is before the second is sent.
+      (cl-letf (((symbol-function 'smtpmail-native-queue--drop)
                  (lambda (&rest args)
-                   (when (= (cl-incf calls) 2) (signal 'quit nil))
-                   (apply deliver args))))
+                   (apply drop args)
+                   (signal 'quit nil))))
         (should (eq 'quit (condition-case nil
                               (progn (smtpmail-native-send-queued-mail) 'finished)
                             (quit 'quit)))))

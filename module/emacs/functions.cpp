@@ -87,7 +87,10 @@ constexpr std::array kFunctions = {
                  "`smtpmail-native-send' returns, or (ERROR-SYMBOL . DATA) for the error\n"
                  "it would have signalled.  A refused message does not stop the others;\n"
                  "once the connection is lost, every later message gets a\n"
-                 "`smtpmail-native-connection-error' saying it was not sent.\n\n"
+                 "`smtpmail-native-connection-error' saying it was not sent.\n"
+                 "With :on-outcome, a function called with (INDEX OUTCOME) as soon as\n"
+                 "each message's outcome is known (a queue can drop a sent message\n"
+                 "before the next one goes).\n\n"
                  "(fn &rest ARGS)",
                  lisp_send_batch},
     FunctionSpec{"smtpmail-native-server-info", 0, emacs_variadic_function,

@@ -98,11 +98,19 @@ emacs_value lisp_send_batch(Env& env, Args args) {
   std::vector<smtp::BatchItem> items;
   for (std::size_t i = 0; i < mails.size(); ++i) items.push_back({mails[i], bodies[i]});
 
-  const auto outcomes = run_session(env, [&] { return smtp::send_batch(options, items); });
+  auto outcome_value = [&](const smtp::BatchOutcome& o) {
+    return o.result ? send_result_plist(env, *o.result) : error_value(env, to_module_error(*o.error));
+  };
+  smtp::Session::OutcomeFn on_outcome;
+  if (const auto fn = kw.get(":on-outcome"); fn && !env.is_nil(*fn)) {
+    if (!env.satisfies("functionp", *fn)) env.wrong_type("functionp", *fn);
+    on_outcome = [&env, &outcome_value, fn = *fn](std::size_t index, const smtp::BatchOutcome& o) {
+      env.call(fn, {env.integer(static_cast<std::intmax_t>(index)), outcome_value(o)});
+    };
+  }
+  const auto outcomes = run_session(env, [&] { return smtp::send_batch(options, items, on_outcome); });
   std::vector<emacs_value> values;
-  for (const auto& o : outcomes)
-    values.push_back(o.result ? send_result_plist(env, *o.result)
-                              : error_value(env, to_module_error(*o.error)));
+  for (const auto& o : outcomes) values.push_back(outcome_value(o));
   return env.list(values);
 }
 

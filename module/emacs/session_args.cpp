@@ -22,7 +22,8 @@ constexpr std::array<const char*, 26> kSendKeywords = {
     ":fingerprint", ":verify", ":timeout", ":trace", ":max-reply-line", ":max-reply-lines",
     ":tls-server-name",
     ":from", ":recipients", ":data", ":dsn-notify", ":dsn-ret", ":envid", ":allow-partial"};
-constexpr std::array<const char*, 20> kBatchKeywords = {
+constexpr std::array<const char*, 21> kBatchKeywords = {
+    ":on-outcome",
     ":host", ":port", ":stream-type", ":helo", ":user", ":password", ":mechanisms",
     ":allow-plaintext-auth", ":trust-file", ":extra-trust-files", ":client-cert", ":client-key",
     ":fingerprint", ":verify", ":timeout", ":trace", ":max-reply-line", ":max-reply-lines",

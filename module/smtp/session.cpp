@@ -416,7 +416,8 @@ SendResult Session::send(const MailOptions& mail, std::string_view message) {
   });
 }
 
-std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& items) {
+std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& items,
+                                              const OutcomeFn& on_outcome) {
   validate_session(options_);
   std::vector<BatchOutcome> outcomes(items.size());
   std::vector<bool> valid(items.size(), true);
@@ -426,6 +427,7 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
     } catch (const SmtpError& e) {
       outcomes[i].error = e;
       valid[i] = false;
+      if (on_outcome) on_outcome(i, outcomes[i]);
     }
   }
   std::size_t next = 0;  // the first message not yet decided when the connection is lost
@@ -456,6 +458,7 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
           if (!session_ok) throw;
           outcomes[next].error = e;
         }
+        if (on_outcome) on_outcome(next, outcomes[next]);
         phase_ = Phase::kEnvelope;
       }
       quit();
@@ -463,6 +466,7 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
       return 0;
     });
   } catch (const SmtpError& e) {
+    if (e.kind() == Kind::kInterrupted) throw;  // C-g: the caller stops, it does not record
     // The session is gone: this message and every later one share its fate.
     for (std::size_t i = next; i < items.size(); ++i) {
       if (!valid[i] || outcomes[i].result || outcomes[i].error) continue;
@@ -473,6 +477,7 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
             e.kind() == Kind::kInterrupted ? Kind::kInterrupted : Kind::kConnection,
             std::string("not sent: the session ended before this message (") + e.what() + ")", e.code(),
             e.enhanced_status(), e.reply_text());
+      if (on_outcome) on_outcome(i, outcomes[i]);
     }
   }
   return outcomes;
@@ -527,17 +532,20 @@ SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std
   return Session(*transport, options).send(mail, message);
 }
 
-std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::vector<BatchItem>& items) {
+std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::vector<BatchItem>& items,
+                                     const Session::OutcomeFn& on_outcome) {
   validate_session(options);
   std::unique_ptr<net::Transport> transport;
   try {
     transport = connect(options);
   } catch (const SmtpError& e) {
     if (e.kind() == Kind::kInterrupted) throw;
-    return std::vector<BatchOutcome>(items.size(), BatchOutcome{std::nullopt, e});
+    std::vector<BatchOutcome> outcomes(items.size(), BatchOutcome{std::nullopt, e});
+    for (std::size_t i = 0; i < items.size() && on_outcome; ++i) on_outcome(i, outcomes[i]);
+    return outcomes;
   }
   if (options.trace) options.trace("* connected to " + transport->peer_address() + " port " + options.port);
-  return Session(*transport, options).send_batch(items);
+  return Session(*transport, options).send_batch(items, on_outcome);
 }
 
 ServerInfo probe_server(const SessionOptions& options) {

@@ -3,6 +3,7 @@
 // send_mail()/probe_server() open a real socket; tests drive Session over scripted bytes.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -42,7 +43,9 @@ class Session {
   // Several messages over this one session (RSET between them). Never throws for a
   // message's own failure: each gets its outcome. Once the connection is lost, the
   // remaining messages get that error without being tried.
-  std::vector<BatchOutcome> send_batch(const std::vector<BatchItem>& items);
+  // ON_OUTCOME, when given, hears each message's outcome as soon as it is known.
+  using OutcomeFn = std::function<void(std::size_t index, const BatchOutcome& outcome)>;
+  std::vector<BatchOutcome> send_batch(const std::vector<BatchItem>& items, const OutcomeFn& on_outcome = {});
   ServerInfo probe();
 
  private:
@@ -82,7 +85,8 @@ class Session {
 };
 
 SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std::string_view message);
-std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::vector<BatchItem>& items);
+std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::vector<BatchItem>& items,
+                                     const Session::OutcomeFn& on_outcome = {});
 ServerInfo probe_server(const SessionOptions& options);
 
 }  // namespace smtpn::smtp
