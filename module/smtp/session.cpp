@@ -287,16 +287,12 @@ void Session::authenticate() {
                   "every AUTH mechanism tried was unsupported (504): " + join(choice.candidates, ", "));
 }
 
-void Session::stream_data(std::string_view message, bool bdat, std::size_t size) {
-  DataEncoder encoder(message, bdat ? DataEncoder::Mode::kBdat : DataEncoder::Mode::kData);
+void Session::stream_data(std::string_view message, std::size_t size) {
+  DataEncoder encoder(message, DataEncoder::Mode::kData);
   std::string chunk;
   chunk.reserve(kDataChunk + kDataChunk / 8);
   std::size_t sent = 0;
-  const std::size_t total = bdat ? size : size + 3;
-  if (bdat) {
-    chunk = "BDAT " + std::to_string(size) + " LAST\r\n";
-    if (options_.trace) options_.trace("C: BDAT " + std::to_string(size) + " LAST");
-  }
+  const std::size_t total = size + 3;
   if (options_.trace) options_.trace("C: <message: " + std::to_string(size) + " bytes>");
   while (encoder.next_chunk(chunk, kDataChunk)) {
     transport_.write_all(chunk, net::Deadline::after_seconds(timeouts_.data_block));
@@ -304,19 +300,42 @@ void Session::stream_data(std::string_view message, bool bdat, std::size_t size)
     progress(Phase::kData, std::min(sent, total), total);
     chunk.clear();
   }
-  if (options_.trace && !bdat) options_.trace("C: .");
+  if (options_.trace) options_.trace("C: .");
+}
+
+void Session::stream_bdat(std::string_view body) {
+  const std::string command = "BDAT " + std::to_string(body.size()) + " LAST";
+  if (options_.trace) {
+    options_.trace("C: " + command);
+    options_.trace("C: <message: " + std::to_string(body.size()) + " bytes>");
+  }
+  // The command rides in the first write with the start of the body.
+  std::string first = command + "\r\n";
+  first.append(body.substr(0, kDataChunk));
+  transport_.write_all(first, net::Deadline::after_seconds(timeouts_.data_block));
+  std::size_t sent = std::min(body.size(), kDataChunk);
+  progress(Phase::kData, sent, body.size());
+  while (sent < body.size()) {
+    const std::string_view piece = body.substr(sent, kDataChunk);
+    transport_.write_all(piece, net::Deadline::after_seconds(timeouts_.data_block));
+    sent += piece.size();
+    progress(Phase::kData, sent, body.size());
+  }
 }
 
 void Session::transmit(const MailOptions& mail, std::string_view message, SendResult& result) {
   progress(Phase::kEnvelope);
-  const MessageFacts facts{normalised_size(message), has_eight_bit(message)};
+  // With CHUNKING a large message is encoded once, up front: its length is both the SIZE
+  // and the BDAT count, so it needs no separate sizing pass.
+  const bool bdat = caps_.chunking && message.size() >= kBdatThreshold;
+  const std::string bdat_body = bdat ? encode_message(message, DataEncoder::Mode::kBdat) : std::string();
+  const MessageFacts facts{bdat ? bdat_body.size() : normalised_size(message), has_eight_bit(message)};
   if (caps_.size_limit && facts.size > *caps_.size_limit)
     throw SmtpError(Kind::kPermanent,
                     "the message is " + std::to_string(facts.size) +
                         " bytes, more than the server's SIZE limit of " + std::to_string(*caps_.size_limit) +
                         " bytes; nothing was sent",
                     552, "5.3.4");
-  const bool bdat = caps_.chunking && facts.size >= kBdatThreshold;
   // DATA joins the pipelined batch only when a rejected recipient cannot leave us in DATA
   // mode with a transaction to abandon: one recipient, or partial delivery allowed.
   const bool pipeline = caps_.pipelining;
@@ -383,7 +402,10 @@ void Session::transmit(const MailOptions& mail, std::string_view message, SendRe
     if (data_reply->code != 354) fail_reply(*data_reply, "the server refused DATA");
   }
   progress(Phase::kData, 0, facts.size);
-  stream_data(message, bdat, facts.size);
+  if (bdat)
+    stream_bdat(bdat_body);
+  else
+    stream_data(message, facts.size);
   phase_ = Phase::kDone;  // from here a broken connection leaves delivery unknown
   result.final_reply = read_reply(timeouts_.data_end);
   if (result.final_reply.klass() != 2)

@@ -16,7 +16,8 @@
 
 namespace smtpn::smtp {
 
-// Bodies at least this large go out with BDAT when the server offers CHUNKING.
+// Messages at least this large (before line-end normalisation) go out with BDAT when the
+// server offers CHUNKING.
 inline constexpr std::size_t kBdatThreshold = 1 << 20;
 // Encoded bytes per write while streaming the message.
 inline constexpr std::size_t kDataChunk = 512 * 1024;
@@ -56,7 +57,8 @@ class Session {
   void authenticate();
   bool run_mechanism(const std::string& name);  // false: server said 504, try the next one
   void transmit(const MailOptions& mail, std::string_view message, SendResult& result);
-  void stream_data(std::string_view message, bool bdat, std::size_t size);
+  void stream_data(std::string_view message, std::size_t size);  // DATA: dot-stuffed on the fly
+  void stream_bdat(std::string_view body);                       // BDAT: BODY already encoded
   void quit() noexcept;
   void reset_quietly() noexcept;
 
