@@ -90,8 +90,7 @@ emacs_value lisp_send_async(Env& env, Args args) {
   emacs_value callback = args[0];
   if (!env.satisfies("functionp", callback)) env.wrong_type("functionp", callback);
   const KeywordArgs kw(env, args.subspan(1), send_keywords());
-  const auto data = kw.get(":data");
-  if (!data || !env.satisfies("stringp", *data)) env.wrong_type("stringp", data ? *data : env.nil());
+  std::string message = kw.required_string(":data");
 
   smtp::SessionOptions options = session_options(env, kw);
   // No Lisp may run on the worker: a password function is called now, here.
@@ -110,7 +109,8 @@ emacs_value lisp_send_async(Env& env, Args args) {
   }
 
   auto& s = state();
-  auto job = std::make_shared<jobs::Job>(s.next_id++, std::move(options), std::move(mail), env.bytes(*data));
+  auto job =
+      std::make_shared<jobs::Job>(s.next_id++, std::move(options), std::move(mail), std::move(message));
   LispSide side;
   side.callback = env.raw()->make_global_ref(env.raw(), callback);
   if (const auto trace = kw.get(":trace"); trace && !env.is_nil(*trace))

@@ -55,9 +55,7 @@ auto run_session(Env& env, Fn fn) -> decltype(fn()) {
 
 emacs_value lisp_send(Env& env, Args args) {
   const KeywordArgs kw(env, args, send_keywords());
-  const auto data = kw.get(":data");
-  if (!data || !env.satisfies("stringp", *data)) env.wrong_type("stringp", data ? *data : env.nil());
-  const std::string message = env.bytes(*data);
+  const std::string message = kw.required_string(":data");
   const smtp::SessionOptions options = session_options(env, kw);
   const smtp::MailOptions mail = mail_options(env, kw);
 
@@ -90,9 +88,7 @@ emacs_value lisp_send_batch(Env& env, Args args) {
   for (emacs_value plist : env.list_items(*messages)) {
     auto fields = env.list_items(plist);
     const KeywordArgs message(env, Args(fields.data(), fields.size()), message_keywords());
-    const auto data = message.get(":data");
-    if (!data || !env.satisfies("stringp", *data)) env.wrong_type("stringp", data ? *data : env.nil());
-    bodies.push_back(env.bytes(*data));
+    bodies.push_back(message.required_string(":data"));
     mails.push_back(mail_options(env, message));
   }
   std::vector<smtp::BatchItem> items;

@@ -9,28 +9,27 @@
 namespace smtpn::emacs {
 namespace {
 
-// Grouped by role (connection first, then the mail); kept out of clang-format.
+template <std::size_t N, std::size_t M>
+constexpr std::array<const char*, N + M> concat(const std::array<const char*, N>& a,
+                                                const std::array<const char*, M>& b) {
+  std::array<const char*, N + M> out{};
+  for (std::size_t i = 0; i < N; ++i) out[i] = a[i];
+  for (std::size_t i = 0; i < M; ++i) out[N + i] = b[i];
+  return out;
+}
+
 // clang-format off
 constexpr std::array<const char*, 19> kConnectionKeywords = {
     ":host", ":port", ":stream-type", ":helo", ":user", ":password", ":mechanisms",
     ":allow-plaintext-auth", ":trust-file", ":extra-trust-files", ":client-cert", ":client-key",
     ":fingerprint", ":verify", ":timeout", ":trace", ":max-reply-line", ":max-reply-lines",
     ":tls-server-name"};
-constexpr std::array<const char*, 26> kSendKeywords = {
-    ":host", ":port", ":stream-type", ":helo", ":user", ":password", ":mechanisms",
-    ":allow-plaintext-auth", ":trust-file", ":extra-trust-files", ":client-cert", ":client-key",
-    ":fingerprint", ":verify", ":timeout", ":trace", ":max-reply-line", ":max-reply-lines",
-    ":tls-server-name",
-    ":from", ":recipients", ":data", ":dsn-notify", ":dsn-ret", ":envid", ":allow-partial"};
-constexpr std::array<const char*, 21> kBatchKeywords = {
-    ":on-outcome",
-    ":host", ":port", ":stream-type", ":helo", ":user", ":password", ":mechanisms",
-    ":allow-plaintext-auth", ":trust-file", ":extra-trust-files", ":client-cert", ":client-key",
-    ":fingerprint", ":verify", ":timeout", ":trace", ":max-reply-line", ":max-reply-lines",
-    ":tls-server-name", ":messages"};
 constexpr std::array<const char*, 7> kMessageKeywords = {
     ":from", ":recipients", ":data", ":dsn-notify", ":dsn-ret", ":envid", ":allow-partial"};
+constexpr std::array<const char*, 2> kBatchOnlyKeywords = {":messages", ":on-outcome"};
 // clang-format on
+constexpr auto kSendKeywords = concat(kConnectionKeywords, kMessageKeywords);
+constexpr auto kBatchKeywords = concat(kConnectionKeywords, kBatchOnlyKeywords);
 
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),

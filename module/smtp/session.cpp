@@ -412,6 +412,15 @@ void Session::transmit(const MailOptions& mail, std::string_view message, SendRe
     fail_reply(result.final_reply, "the server did not accept the message");
 }
 
+SendResult Session::transaction(const MailOptions& mail, std::string_view message) {
+  SendResult result;
+  transmit(mail, message, result);
+  result.tls = tls_;
+  result.mechanism = mechanism_used_;
+  result.capabilities = caps_.lines;
+  return result;
+}
+
 void Session::quit() noexcept {
   try {
     send_line("QUIT");
@@ -427,11 +436,7 @@ SendResult Session::send(const MailOptions& mail, std::string_view message) {
   return guarded([&] {
     open();
     authenticate();
-    SendResult result;
-    transmit(mail, message, result);
-    result.tls = tls_;
-    result.mechanism = mechanism_used_;
-    result.capabilities = caps_.lines;
+    SendResult result = transaction(mail, message);
     quit();
     progress(Phase::kDone);
     return result;
@@ -467,12 +472,7 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
         }
         first = false;
         try {
-          SendResult result;
-          transmit(items[next].mail, items[next].message, result);
-          result.tls = tls_;
-          result.mechanism = mechanism_used_;
-          result.capabilities = caps_.lines;
-          outcomes[next].result = std::move(result);
+          outcomes[next].result = transaction(items[next].mail, items[next].message);
         } catch (const SmtpError& e) {
           // A refusal ends one transaction, not the session; 421 ends the session.
           const bool session_ok =
@@ -544,13 +544,19 @@ std::unique_ptr<net::Transport> connect(const SessionOptions& options) {
   }
 }
 
+// A connection per OPTIONS, with the address it reached in the trace.
+std::unique_ptr<net::Transport> open_traced(const SessionOptions& options) {
+  auto transport = connect(options);
+  if (options.trace) options.trace("* connected to " + transport->peer_address() + " port " + options.port);
+  return transport;
+}
+
 }  // namespace
 
 SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std::string_view message) {
   validate_session(options);
   validate_mail(mail);
-  auto transport = connect(options);
-  if (options.trace) options.trace("* connected to " + transport->peer_address() + " port " + options.port);
+  auto transport = open_traced(options);
   return Session(*transport, options).send(mail, message);
 }
 
@@ -559,21 +565,19 @@ std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::v
   validate_session(options);
   std::unique_ptr<net::Transport> transport;
   try {
-    transport = connect(options);
+    transport = open_traced(options);
   } catch (const SmtpError& e) {
     if (e.kind() == Kind::kInterrupted) throw;
     std::vector<BatchOutcome> outcomes(items.size(), BatchOutcome{std::nullopt, e});
     for (std::size_t i = 0; i < items.size() && on_outcome; ++i) on_outcome(i, outcomes[i]);
     return outcomes;
   }
-  if (options.trace) options.trace("* connected to " + transport->peer_address() + " port " + options.port);
   return Session(*transport, options).send_batch(items, on_outcome);
 }
 
 ServerInfo probe_server(const SessionOptions& options) {
   validate_session(options);
-  auto transport = connect(options);
-  if (options.trace) options.trace("* connected to " + transport->peer_address() + " port " + options.port);
+  auto transport = open_traced(options);
   return Session(*transport, options).probe();
 }
 

@@ -57,8 +57,9 @@ class Session {
   void authenticate();
   bool run_mechanism(const std::string& name);  // false: server said 504, try the next one
   void transmit(const MailOptions& mail, std::string_view message, SendResult& result);
-  void stream_data(std::string_view message, std::size_t size);  // DATA: dot-stuffed on the fly
-  void stream_bdat(std::string_view body);                       // BDAT: BODY already encoded
+  SendResult transaction(const MailOptions& mail, std::string_view message);  // transmit + session facts
+  void stream_data(std::string_view message, std::size_t size);               // DATA: dot-stuffed on the fly
+  void stream_bdat(std::string_view body);                                    // BDAT: BODY already encoded
   void quit() noexcept;
   void reset_quietly() noexcept;
 
