@@ -200,6 +200,11 @@ already loaded cannot be replaced in a running Emacs: restart it."
 (declare-function smtpmail-native-send-batch "ext:smtpmail-native-module" (&rest args))
 (declare-function smtpmail-native-queue--add "smtpmail-native-queue"
                   (data recipients variables))
+(declare-function smtpmail-native-async--submit "smtpmail-native-async" (recipients))
+(declare-function smtpmail-native-async--run-after-send "smtpmail-native-async"
+                  (message-id result))
+(declare-function smtpmail-native-async--run-failure "smtpmail-native-async"
+                  (message-id err queue-file))
 
 ;; smtpmail removed this variable in Emacs 24; users of the original
 ;; CRAM-MD5 patch still set it, and this package reads it again.
@@ -259,6 +264,20 @@ no match leaves smtpmail's variables as they are.  Example:
   :version "28.1"
   :group 'smtpmail-native)
 
+(defcustom smtpmail-native-async nil
+  "Non-nil means `smtpmail-native-send-it' sends in the background.
+The message is prepared as usual, handed to a worker thread, and
+`smtpmail-native-send-it' returns at once, so Emacs never waits for
+the server.  A send that fails is not lost: the message goes into
+smtpmail's queue with its error, a warning names the recipients and
+the server's reply, and \\[smtpmail-native-send-queued-mail] retries.
+\\[smtpmail-native-jobs] lists the background sends.  nil (the default)
+keeps smtpmail's contract: `smtpmail-native-send-it' returns when the
+server has accepted the message, or signals why it did not."
+  :type 'boolean
+  :version "28.1"
+  :group 'smtpmail-native)
+
 (defvar smtpmail-native--queue-mail nil
   "The user's `smtpmail-queue-mail' while `smtpmail-native-send-it' runs.")
 
@@ -291,15 +310,27 @@ AUTH truncation smtpmail applies (no secret reaches the message)."
   (with-current-buffer buffer
     (let ((settings (smtpmail-native--settings)))
       (cl-progv (mapcar #'car settings) (mapcar #'cdr settings)
-        (if smtpmail-native--queue-mail
-            (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
-                                        (smtpmail-native--queue-variables))
-          (condition-case err
-              (smtpmail-native--deliver recipients buffer)
-            (smtpmail-native-error
-             (smtpmail-native--quit-if-interrupted err)
-             (error "Sending failed: %s" (smtpmail-native--error-text err))))))))
+        (cond
+         (smtpmail-native--queue-mail
+          (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
+                                      (smtpmail-native--queue-variables)))
+         (smtpmail-native-async (smtpmail-native-async--submit recipients))
+         (t
+          (let ((message-id (smtpmail-native--message-id)))
+            (condition-case err
+                (smtpmail-native-async--run-after-send
+                 message-id (smtpmail-native--deliver recipients buffer))
+              (smtpmail-native-error
+               (smtpmail-native--quit-if-interrupted err)
+               (smtpmail-native-async--run-failure message-id err nil)
+               (error "Sending failed: %s" (smtpmail-native--error-text err))))))))))
   nil)
+
+(defun smtpmail-native--message-id ()
+  "Return the Message-ID of the message in this buffer, or nil."
+  (save-restriction
+    (message-narrow-to-headers)
+    (mail-fetch-field "message-id")))
 
 (defun smtpmail-native--queue-variables ()
   "Return the (VARIABLE . VALUE) pairs to store with a queued message.
@@ -549,12 +580,15 @@ line.  Return the module's result plist."
   (smtpmail-native--call-module #'smtpmail-native-send host ask trace
                                 (list :from from :recipients recipients :data data)))
 
-(defun smtpmail-native--call-module (send host ask trace message-args)
-  "Call SEND (a module sending function) for HOST with MESSAGE-ARGS.
-The connection, credentials and TLS arguments come from smtpmail's
+(defun smtpmail-native--module-arguments (host ask trace message-args)
+  "Return (ARGS . FINISH) for sending MESSAGE-ARGS to HOST through the module.
+ARGS are the keyword arguments of a module sending function: the
+connection, credentials and TLS settings come from smtpmail's
 variables as bound now; ASK is smtpmail's ask-for-password; TRACE
-receives each transcript line.  Credentials are remembered after a
-successful AUTH and forgotten after a refused one."
+receives each transcript line.  FINISH must be called once with the
+outcome -- the result, the error (ERROR-SYMBOL . DATA), or nil when
+interrupted -- so that credentials are remembered after a successful
+AUTH and forgotten after a refused one."
   (let* ((credentials (smtpmail-native--credentials host smtpmail-smtp-service ask))
          (mechanism (plist-get credentials :mechanism))
          (asked nil)
@@ -569,24 +603,35 @@ successful AUTH and forgotten after a refused one."
                      (when (string-prefix-p "* authenticated with " line)
                        (setq authenticated t))
                      (funcall trace line))))
+    (cons (append (list :host host :port smtpmail-smtp-service
+                        :stream-type smtpmail-stream-type :helo (smtpmail-fqdn)
+                        :user (plist-get credentials :user) :password password
+                        :mechanisms (if mechanism (list mechanism) smtpmail-auth-supported)
+                        :allow-plaintext-auth (smtpmail-native--plaintext-auth host)
+                        :timeout smtpmail-native-timeout :trace trace-fn)
+                  message-args (smtpmail-native--tls-arguments host))
+          (lambda (outcome)
+            (if (and (consp outcome) (symbolp (car outcome))
+                     (memq 'smtpmail-native-auth-error (get (car outcome) 'error-conditions)))
+                (when-let ((forget (plist-get credentials :forget))) (funcall forget))
+              ;; smtpmail saves after a successful AUTH, even if the mail then fails.
+              (when (and authenticated (plist-get credentials :remember))
+                (funcall (plist-get credentials :remember) asked)))
+            (setq asked nil)))))
+
+(defun smtpmail-native--call-module (send host ask trace message-args)
+  "Call SEND, a module sending function, for HOST with MESSAGE-ARGS.
+Return its result.  ASK and TRACE are as for
+`smtpmail-native--module-arguments'."
+  (pcase-let ((`(,args . ,finish) (smtpmail-native--module-arguments host ask trace message-args))
+              (outcome nil))
     (unwind-protect
         (condition-case err
-            (apply send
-                   :host host :port smtpmail-smtp-service
-                   :stream-type smtpmail-stream-type :helo (smtpmail-fqdn)
-                   :user (plist-get credentials :user) :password password
-                   :mechanisms (if mechanism (list mechanism) smtpmail-auth-supported)
-                   :allow-plaintext-auth (smtpmail-native--plaintext-auth host)
-                   :timeout smtpmail-native-timeout :trace trace-fn
-                   (append message-args (smtpmail-native--tls-arguments host)))
-          (smtpmail-native-auth-error
-           (when-let ((forget (plist-get credentials :forget))) (funcall forget))
-           (setq authenticated nil)
+            (setq outcome (apply send args))
+          (smtpmail-native-error
+           (setq outcome err)
            (signal (car err) (cdr err))))
-      ;; smtpmail saves after a successful AUTH, even if the mail then fails.
-      (when (and authenticated (plist-get credentials :remember))
-        (funcall (plist-get credentials :remember) asked))
-      (setq asked nil))))
+      (funcall finish outcome))))
 
 (defun smtpmail-native--auth-would-help (err lines)
   "Non-nil when smtpmail would retry ERR asking for a password.
@@ -669,6 +714,7 @@ With a server reply that is smtpmail's text, the reply (\"550 5.1.1
                  (format "%s (%s)" summary context)))))))
 
 (require 'smtpmail-native-queue)
+(require 'smtpmail-native-async)
 
 (provide 'smtpmail-native)
 

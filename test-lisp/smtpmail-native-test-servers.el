@@ -12,6 +12,11 @@
 
 ;; Under the sanitizer build ctest preloads ASan/UBSan into this Emacs.  The servers and
 ;; tools the tests start (Exim, gpg, Python) must not inherit that: they are not ours.
+(defconst smtpmail-native-test-servers-sanitizer-environment
+  (cl-loop for var in '("LD_PRELOAD" "ASAN_OPTIONS" "UBSAN_OPTIONS")
+           when (getenv var) collect (concat var "=" (getenv var)))
+  "The sanitizer settings this Emacs was started with, for a child Emacs.")
+
 (dolist (var '("LD_PRELOAD" "ASAN_OPTIONS" "UBSAN_OPTIONS"))
   (setenv var nil))
 
@@ -26,8 +31,45 @@
 (defvar smtpmail-native-test-servers--running nil
   "Alist of (NAME . ENV-ALIST) of the servers this run started.")
 
+(defvar smtpmail-native-test-servers--sinks nil
+  "The sink.py processes this run started.")
+
+(defun smtpmail-native-test-servers-start-sink (&rest args)
+  "Start test-servers/sink.py on 127.0.0.1 with the further ARGS.
+Return its port.  The sink runs until `smtpmail-native-test-servers-stop-sink'
+or the end of the run."
+  (let* ((buffer (generate-new-buffer " *sink*"))
+         (process (make-process :name "sink" :buffer buffer :noquery t :connection-type 'pipe
+                                :command (append (list "python3" (expand-file-name
+                                                                  "sink.py"
+                                                                  smtpmail-native-test-servers-directory)
+                                                       "--host" "127.0.0.1" "--print-port")
+                                                 args)))
+         (deadline (+ (float-time) 10)))
+    (push process smtpmail-native-test-servers--sinks)
+    (with-current-buffer buffer
+      (while (and (not (string-match "\\`\\([0-9]+\\)\n" (buffer-string)))
+                  (process-live-p process) (< (float-time) deadline))
+        (accept-process-output process 0.05))
+      (if (string-match "\\`\\([0-9]+\\)\n" (buffer-string))
+          (string-to-number (match-string 1 (buffer-string)))
+        (error "The sink did not start: %s" (buffer-string))))))
+
+(defun smtpmail-native-test-servers-stop-sink (port)
+  "Stop the sink listening on PORT."
+  (dolist (process smtpmail-native-test-servers--sinks)
+    (when (and (process-live-p process)
+               (equal (number-to-string port)
+                      (with-current-buffer (process-buffer process)
+                        (car (split-string (buffer-string) "\n")))))
+      (delete-process process)))
+  (setq smtpmail-native-test-servers--sinks
+        (cl-remove-if-not #'process-live-p smtpmail-native-test-servers--sinks)))
+
 (defun smtpmail-native-test-servers-stop-all ()
   "Stop every server this run started and remove their files."
+  (mapc #'delete-process smtpmail-native-test-servers--sinks)
+  (setq smtpmail-native-test-servers--sinks nil)
   (dolist (entry smtpmail-native-test-servers--running)
     (call-process (expand-file-name "exim-stop" smtpmail-native-test-servers-directory) nil nil nil
                   (cdr (assoc "EXIM_DIR" (cdr entry)))))

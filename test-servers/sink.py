@@ -4,6 +4,7 @@
 usage: sink.py [--host 127.0.0.1] [--port 0] [--print-port] [--store DIR]
                [--capabilities PIPELINING,8BITMIME,SIZE,...] [--chunking] [--auth]
                [--size-limit BYTES] [--tls-cert FILE --tls-key FILE [--tls-on-connect]]
+               [--throttle BYTES_PER_SECOND]
 
 Accepts every message (EHLO/HELO, MAIL, RCPT, DATA, BDAT, RSET, NOOP, VRFY, HELP, QUIT,
 plus STARTTLS/AUTH when enabled), handles pipelined commands, and either discards each
@@ -15,7 +16,10 @@ complete. Counting starts at 1 per run.
 
 With --print-port the listening port is the first line on stdout (flushed). It runs until
 killed (SIGTERM/SIGINT exit 0). Local parts starting with "reject" get 550 5.1.1 at RCPT,
-"tempfail" 451 4.3.0, like the Exim harness.
+"tempfail" 451 4.3.0, like the Exim harness; "rejectonce" gets the 550 only the first
+time that address is given (per run). "dropdata" is accepted, but the connection is cut as
+soon as message bytes arrive; "dropdataonce" does that only the first time. --throttle
+BYTES_PER_SECOND makes it read slowly: a slow server.
 """
 
 import argparse
@@ -57,6 +61,7 @@ class Sink:
             caps.append("AUTH PLAIN LOGIN CRAM-MD5")
         self.caps = caps
         self.chunking = "CHUNKING" in caps
+        self.failed_once = set()   # addresses a "...once" magic local part already failed
 
     def store(self, data, envelope):
         self.count += 1
@@ -98,6 +103,7 @@ class Session(asyncio.Protocol):
         self.bdat_left = 0
         self.bdat_last = False
         self.too_big = False
+        self.drop_in_data = False
 
     def reply(self, text):
         self.out.append(text.encode("utf-8", "replace") + CRLF)
@@ -117,9 +123,22 @@ class Session(asyncio.Protocol):
     def data_received(self, chunk):
         if self.mode in ("closed", "starttls"):
             return      # after STARTTLS: anything sent before the handshake is discarded
+        if self.mode in ("data", "bdat") and self.drop_in_data:
+            self.transport.abort()      # the connection dies in the middle of the message
+            self.mode = "closed"
+            return
+        if self.sink.args.throttle:
+            # Read no faster than --throttle bytes per second: a slow server.
+            self.transport.pause_reading()
+            asyncio.get_running_loop().call_later(len(chunk) / self.sink.args.throttle,
+                                                  self.resume_reading)
         self.buf += chunk
         self.process()
         self.flush()
+
+    def resume_reading(self):
+        if self.mode != "closed":
+            self.transport.resume_reading()
 
     def connection_lost(self, exc):
         self.mode = "closed"
@@ -284,6 +303,14 @@ class Session(asyncio.Protocol):
             self.reply("501 5.5.4 syntax: RCPT TO:<address>")
             return
         local = path.rpartition("@")[0] or path
+        if local.startswith(("rejectonce", "dropdataonce")):
+            if path in self.sink.failed_once:
+                local = "accepted"      # failed once already: accepted from now on
+            else:
+                self.sink.failed_once.add(path)
+        if local.startswith("dropdata"):
+            self.drop_in_data = True    # accepted, but the connection dies in DATA
+            local = "accepted"
         if local.startswith("reject"):
             self.reply(f"550 5.1.1 <{path}>: recipient rejected (test)")
         elif local.startswith("tempfail"):
@@ -461,6 +488,8 @@ def main():
     ap.add_argument("--auth", action="store_true",
                     help="advertise AUTH PLAIN LOGIN CRAM-MD5 and accept any credentials")
     ap.add_argument("--size-limit", type=int, default=50 * 1024 * 1024)
+    ap.add_argument("--throttle", type=float, default=0,
+                    help="read at most this many bytes per second (a slow server)")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--tls-on-connect", action="store_true",

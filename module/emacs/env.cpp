@@ -52,6 +52,17 @@ std::string Env::bytes(emacs_value string) {
   return out;
 }
 
+ByteBuffer Env::message_bytes(emacs_value string) {
+  ptrdiff_t size = 0;
+  raw_->copy_string_contents(raw_, string, nullptr, &size);
+  check();
+  ByteBuffer out(static_cast<std::size_t>(size));  // size counts the trailing NUL
+  raw_->copy_string_contents(raw_, string, out.data(), &size);
+  check();
+  out.shrink(static_cast<std::size_t>(size) - 1);
+  return out;
+}
+
 emacs_value Env::unibyte(std::string_view bytes) {
   emacs_value v = raw_->make_unibyte_string(raw_, bytes.data(), static_cast<ptrdiff_t>(bytes.size()));
   check();

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/byte_buffer.hpp"
+
 namespace smtpn::emacs {
 
 // An env call left a signal or throw pending; the trampoline returns and Emacs raises it.
@@ -35,6 +37,8 @@ class Env {
   // A Lisp string's bytes: unibyte byte-exact, multibyte as UTF-8. A non-string, or a
   // multibyte string holding raw 8-bit bytes, raises wrong-type-argument (Emacs's own rule).
   std::string bytes(emacs_value string);
+  // The same, for a message: copied once into a buffer that is not zero-filled first.
+  ByteBuffer message_bytes(emacs_value string);
   emacs_value unibyte(std::string_view bytes);
   emacs_value text(std::string_view utf8);  // a (multibyte when needed) string from UTF-8
   emacs_value integer(std::intmax_t n);

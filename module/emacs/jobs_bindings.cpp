@@ -90,7 +90,7 @@ emacs_value lisp_send_async(Env& env, Args args) {
   emacs_value callback = args[0];
   if (!env.satisfies("functionp", callback)) env.wrong_type("functionp", callback);
   const KeywordArgs kw(env, args.subspan(1), send_keywords());
-  std::string message = kw.required_string(":data");
+  ByteBuffer message = kw.required_message(":data");
 
   smtp::SessionOptions options = session_options(env, kw);
   // No Lisp may run on the worker: a password function is called now, here.

@@ -37,10 +37,10 @@ std::string KeywordArgs::string(const char* keyword, const std::string& fallback
   return env_.bytes(*v);
 }
 
-std::string KeywordArgs::required_string(const char* keyword) const {
+ByteBuffer KeywordArgs::required_message(const char* keyword) const {
   const auto v = get(keyword);
   if (!v || !env_.satisfies("stringp", *v)) env_.wrong_type("stringp", v ? *v : env_.nil());
-  return env_.bytes(*v);
+  return env_.message_bytes(*v);
 }
 
 std::vector<std::string> KeywordArgs::string_list(const char* keyword) const {

@@ -55,7 +55,7 @@ auto run_session(Env& env, Fn fn) -> decltype(fn()) {
 
 emacs_value lisp_send(Env& env, Args args) {
   const KeywordArgs kw(env, args, send_keywords());
-  const std::string message = kw.required_string(":data");
+  const ByteBuffer message = kw.required_message(":data");
   const smtp::SessionOptions options = session_options(env, kw);
   const smtp::MailOptions mail = mail_options(env, kw);
 
@@ -83,12 +83,12 @@ emacs_value lisp_send_batch(Env& env, Args args) {
   const auto messages = kw.get(":messages");
   if (!messages) throw ModuleError(ErrorKind::kGeneric, "no :messages given");
 
-  std::vector<std::string> bodies;  // owned here; the batch items view them
+  std::vector<ByteBuffer> bodies;  // owned here; the batch items view them
   std::vector<smtp::MailOptions> mails;
   for (emacs_value plist : env.list_items(*messages)) {
     auto fields = env.list_items(plist);
     const KeywordArgs message(env, Args(fields.data(), fields.size()), message_keywords());
-    bodies.push_back(message.required_string(":data"));
+    bodies.push_back(message.required_message(":data"));
     mails.push_back(mail_options(env, message));
   }
   std::vector<smtp::BatchItem> items;

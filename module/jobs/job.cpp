@@ -15,7 +15,7 @@ const char* state_name(JobState state) {
   return "unknown";
 }
 
-Job::Job(std::uint64_t id, smtp::SessionOptions options, smtp::MailOptions mail, std::string message)
+Job::Job(std::uint64_t id, smtp::SessionOptions options, smtp::MailOptions mail, ByteBuffer message)
     : id_(id), options_(std::move(options)), mail_(std::move(mail)), message_(std::move(message)) {}
 
 void Job::run(const smtp::TraceFn& trace, const std::function<void()>& on_progress) {

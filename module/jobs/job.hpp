@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "common/byte_buffer.hpp"
 #include "smtp/error.hpp"
 #include "smtp/options.hpp"
 
@@ -21,7 +22,7 @@ class Job {
  public:
   // OPTIONS must hold no Lisp callbacks: its password is already resolved, and trace and
   // progress are installed by the runner.
-  Job(std::uint64_t id, smtp::SessionOptions options, smtp::MailOptions mail, std::string message);
+  Job(std::uint64_t id, smtp::SessionOptions options, smtp::MailOptions mail, ByteBuffer message);
 
   std::uint64_t id() const { return id_; }
   JobState state() const { return state_.load(); }
@@ -42,7 +43,7 @@ class Job {
   std::uint64_t id_;
   smtp::SessionOptions options_;
   smtp::MailOptions mail_;
-  std::string message_;
+  ByteBuffer message_;
   std::atomic<JobState> state_{JobState::kQueued};
   std::atomic<bool> cancel_{false};
   std::atomic<smtp::Phase> phase_{smtp::Phase::kConnect};

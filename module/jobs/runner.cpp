@@ -1,10 +1,39 @@
 #include "jobs/runner.hpp"
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 namespace smtpn::jobs {
+namespace {
+
+// A worker thread with every signal blocked: Emacs's handlers (SIGIO, SIGCHLD, SIGALRM, …)
+// must run on the main thread, and a write to a closed socket or to the doorbell after Emacs
+// closed it at exit must fail with EPIPE rather than kill Emacs with SIGPIPE.
+class AllSignalsBlocked {
+ public:
+  AllSignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~AllSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  AllSignalsBlocked(const AllSignalsBlocked&) = delete;
+  AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
+template <typename F>
+std::thread start_signal_free_thread(F&& body) {
+  const AllSignalsBlocked blocked;  // the new thread inherits the calling thread's mask
+  return std::thread(std::forward<F>(body));
+}
+
+}  // namespace
 
 Runner::Runner(int doorbell_fd, std::size_t max_concurrent)
     : doorbell_fd_(doorbell_fd), max_concurrent_(std::max<std::size_t>(1, max_concurrent)) {}
@@ -47,7 +76,7 @@ void Runner::submit(std::shared_ptr<Job> job, bool want_trace) {
     pending_.push_back({std::move(job), want_trace});
     // A thread per concurrent slot, started on demand and kept for later jobs.
     if (workers_.size() < max_concurrent_ && busy_ + pending_.size() > workers_.size())
-      workers_.emplace_back([this] { worker_loop(); });
+      workers_.push_back(start_signal_free_thread([this] { worker_loop(); }));
   }
   work_ready_.notify_one();
 }
@@ -68,7 +97,7 @@ void Runner::set_max_concurrent(std::size_t n) {
   std::lock_guard lock(mu_);
   max_concurrent_ = std::max<std::size_t>(1, n);
   while (workers_.size() < max_concurrent_ && busy_ + pending_.size() > workers_.size())
-    workers_.emplace_back([this] { worker_loop(); });
+    workers_.push_back(start_signal_free_thread([this] { worker_loop(); }));
 }
 
 std::size_t Runner::max_concurrent() const {

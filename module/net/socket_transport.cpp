@@ -131,12 +131,25 @@ SocketTransport::~SocketTransport() { close(); }
 void SocketTransport::close() noexcept {
   ssl_.reset();  // no close_notify: the session already said QUIT or is abandoning the peer
   ctx_.reset();
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    if (interrupted_) {
+      // Cancelled or C-g: reset the connection rather than close it, so the bytes still
+      // queued in our socket (the rest of a message, its final dot) are dropped, not sent.
+      const linger abort_now{1, 0};
+      ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+    }
+    ::close(fd_);
+  }
   fd_ = -1;
 }
 
 void SocketTransport::wait_for(short events, Deadline deadline, const char* what) {
-  poll_until(fd_, events, deadline, interrupt_, what);
+  try {
+    poll_until(fd_, events, deadline, interrupt_, what);
+  } catch (const NetError& e) {
+    if (e.kind() == NetError::Kind::kInterrupted) interrupted_ = true;
+    throw;
+  }
 }
 
 template <class Op>

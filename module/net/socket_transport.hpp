@@ -35,6 +35,7 @@ class SocketTransport final : public Transport {
 
   int fd_ = -1;
   bool loopback_ = false;
+  bool interrupted_ = false;  // an interrupt was seen: close() resets the connection
   std::string peer_;
   InterruptCheck interrupt_;
   crypto::SslCtxPtr ctx_;
