@@ -69,7 +69,7 @@
     dir))
 
 (defun smtpmail-native-queue--write (file bytes)
-  "Replace FILE with the unibyte string BYTES atomically, mode 0600.
+  "Replace FILE with BYTES (unibyte, or ASCII only) atomically, mode 0600.
 BYTES go to a temporary file in FILE's directory, which is renamed
 over FILE: a reader sees the old file or the new one, never a part."
   (let ((temp (with-file-modes #o600

@@ -448,9 +448,16 @@ address `mail-specify-envelope-from' asks for, the From address,
 (defun smtpmail-native--message-bytes ()
   "Return this buffer as the bytes `smtpmail-send-data' would send.
 Text is encoded with `smtpmail-code-conv-from' when set (the coding
-system `smtpmail-send-it' selected), else as raw text."
+system `smtpmail-send-it' selected), else as raw text.  ASCII-only
+text, which no such encoding changes, is returned as it is."
   (let ((text (buffer-substring-no-properties (point-min) (point-max))))
     (cond ((not (multibyte-string-p text)) text)
+          ;; Only ASCII (a MIME message usually is): every ASCII-compatible
+          ;; coding system leaves it as it is, and encoding 10 MB costs 50 ms.
+          ((and (= (length text) (string-bytes text))
+                (or (null smtpmail-code-conv-from)
+                    (coding-system-get smtpmail-code-conv-from :ascii-compatible-p)))
+           text)
           (smtpmail-code-conv-from
            (encode-coding-string
             text (coding-system-change-eol-conversion smtpmail-code-conv-from 'unix)))

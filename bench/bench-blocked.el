@@ -1,0 +1,128 @@
+;;; bench-blocked.el --- Main-thread time blocked per 10 MB send  -*- lexical-binding: t; -*-
+
+;;; Commentary:
+;; Run by bench/bench-blocked, which starts the loopback sink and passes SINK_PORT,
+;; SMTPN_MODULE and ASYNC_DIR (async.el's directory, or empty) in the environment.
+;;
+;; How "blocked" is measured, the same way for every method: a 1 ms repeating timer runs
+;; while the send is started and until it has finished; every gap between two ticks longer
+;; than 2 ms is time the main thread could not run timers, process output or keys.  The
+;; table gives the sum of those gaps and the largest one (each less the 1 ms period).
+;; Prints figures; asserts nothing.
+
+;;; Code:
+
+(require 'smtpmail)
+(require 'message)
+(require 'cl-lib)
+
+(setq smtpmail-native-module-file (getenv "SMTPN_MODULE"))
+(require 'smtpmail-native)
+
+(declare-function smtpmail-native-send-async "ext:smtpmail-native-module" (callback &rest args))
+(declare-function async-smtpmail-send-it "smtpmail-async" ())
+
+(defvar bench-port (string-to-number (getenv "SINK_PORT")))
+(defvar bench-async-dir (let ((d (getenv "ASYNC_DIR"))) (and d (not (string-empty-p d)) d)))
+(defvar bench-size (* 10 1024 1024))
+
+(defun bench-body (size)
+  "About SIZE bytes of 76-column lines."
+  (let ((line (concat (make-string 75 ?x) "\n")))
+    (apply #'concat (make-list (/ size 76) line))))
+
+(defvar bench-body (bench-body bench-size))
+
+(defun bench-blocked (start done-p)
+  "Call START, then wait for DONE-P; return (BLOCKED-SECONDS . LARGEST-GAP)."
+  (let* ((ticks nil)
+         (timer (run-at-time 0 0.001 (lambda () (push (float-time) ticks))))
+         (deadline (+ (float-time) 120)))
+    (garbage-collect)                   ; not the bench's garbage in the window
+    (while (< (length ticks) 5) (accept-process-output nil 0.001))
+    (funcall start)
+    (while (and (not (funcall done-p)) (< (float-time) deadline))
+      (accept-process-output nil 0.001))
+    (dotimes (_ 5) (accept-process-output nil 0.001)) ; a few ticks after the end
+    (cancel-timer timer)
+    (unless (funcall done-p) (error "The send did not finish"))
+    (let* ((times (nreverse ticks))
+           (gaps (cl-remove-if-not (lambda (g) (> g 0.002))
+                                   (cl-mapcar (lambda (a b) (- b a)) times (cdr times)))))
+      (cons (apply #'+ (mapcar (lambda (g) (- g 0.001)) gaps))
+            (if gaps (- (apply #'max gaps) 0.001) 0)))))
+
+(defmacro bench-with-mail-buffer (&rest body)
+  "Run BODY in a message buffer holding the bench message, smtpmail set for the sink."
+  (declare (indent 0))
+  `(let ((smtpmail-smtp-server "127.0.0.1")
+         (smtpmail-smtp-service bench-port)
+         (smtpmail-stream-type 'plain)
+         (smtpmail-debug-info nil)
+         (smtpmail-queue-mail nil)
+         (smtpmail-auth-credentials nil)
+         (auth-sources nil)
+         (user-mail-address "bench@example.org")
+         (mail-specify-envelope-from nil))
+     (with-temp-buffer
+       (insert "From: bench@example.org\nTo: sink@example.org\nSubject: bench\n"
+               mail-header-separator "\n" bench-body)
+       ,@body)))
+
+(defun bench-native-module-async ()
+  "The module call alone: `smtpmail-native-send-async' with the bytes."
+  (let* ((data (concat "From: bench@example.org\r\nTo: sink@example.org\r\nSubject: bench\r\n\r\n"
+                       (replace-regexp-in-string "\n" "\r\n" bench-body)))
+         (done nil))
+    (bench-blocked (lambda ()
+                     (smtpmail-native-send-async
+                      (lambda (outcome) (setq done (or outcome t)))
+                      :host "127.0.0.1" :port bench-port :stream-type 'plain :helo "bench"
+                      :from "bench@example.org" :recipients '("sink@example.org") :data data))
+                   (lambda () done))))
+
+(defun bench-native-send-it (async)
+  "`smtpmail-native-send-it', with `smtpmail-native-async' set to ASYNC."
+  (bench-with-mail-buffer
+    (let ((smtpmail-native-async async)
+          (smtpmail-native-async--jobs nil)
+          (smtpmail-native-after-send-functions nil)
+          (done nil))
+      (add-hook 'smtpmail-native-after-send-functions (lambda (&rest _) (setq done t)))
+      (bench-blocked (lambda () (smtpmail-native-send-it) (unless async (setq done t)))
+                     (lambda () done)))))
+
+(defun bench-smtpmail ()
+  "Emacs's own `smtpmail-send-it'."
+  (bench-with-mail-buffer
+    (let ((done nil))
+      (bench-blocked (lambda () (smtpmail-send-it) (setq done t)) (lambda () done)))))
+
+(defun bench-async-el ()
+  "async.el's `async-smtpmail-send-it' (a child Emacs per mail)."
+  (add-to-list 'load-path bench-async-dir)
+  (require 'smtpmail-async)
+  (bench-with-mail-buffer
+    (let ((process nil))
+      (bench-blocked (lambda () (setq process (async-smtpmail-send-it)))
+                     (lambda () (and process (not (process-live-p process))
+                                     (memq (process-status process) '(exit signal))))))))
+
+(defun bench-row (label result)
+  "Print the row LABEL for RESULT, a (BLOCKED . LARGEST) pair."
+  (princ (format "| %-50s | %10.1f | %10.1f |\n" label (* 1000 (car result)) (* 1000 (cdr result)))))
+
+(princ (format "Main thread blocked per send of a %d MB message (loopback sink), Emacs %s\n"
+               (/ bench-size 1024 1024) emacs-version))
+(princ "| method                                             | blocked ms | largest ms |\n")
+(princ "|----------------------------------------------------+------------+------------|\n")
+(bench-native-module-async)             ; warm-up: thread pool, channel, first big mapping
+(bench-row "smtpmail-native-send-async (module call)" (bench-native-module-async))
+(bench-row "smtpmail-native-send-it, smtpmail-native-async t" (bench-native-send-it t))
+(bench-row "smtpmail-native-send-it (synchronous)" (bench-native-send-it nil))
+(bench-row "smtpmail-send-it (Emacs's smtpmail.el)" (bench-smtpmail))
+(if bench-async-dir
+    (bench-row "async-smtpmail-send-it (async.el)" (bench-async-el))
+  (princ "| async-smtpmail-send-it (async.el): not installed (apt-get install elpa-async) |\n"))
+
+;;; bench-blocked.el ends here
