@@ -53,7 +53,7 @@
             (if gaps (- (apply #'max gaps) 0.001) 0)))))
 
 (defmacro bench-with-mail-buffer (&rest body)
-  "Run BODY in a message buffer holding the bench message, smtpmail set for the sink."
+  "Run BODY in a buffer holding the bench message, smtpmail set for the sink."
   (declare (indent 0))
   `(let ((smtpmail-smtp-server "127.0.0.1")
          (smtpmail-smtp-service bench-port)
