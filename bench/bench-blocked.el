@@ -20,6 +20,7 @@
 (require 'smtpmail-native)
 
 (declare-function smtpmail-native-send-async "ext:smtpmail-native-module" (callback &rest args))
+(defvar smtpmail-auth-credentials)   ; read by smtpmail-native.el: bound dynamically here
 (declare-function async-smtpmail-send-it "smtpmail-async" ())
 
 (defvar bench-port (string-to-number (getenv "SINK_PORT")))
