@@ -46,8 +46,10 @@ void Job::run(const smtp::TraceFn& trace, const std::function<void()>& on_progre
     error_.emplace(smtp::SmtpError::Kind::kProtocol, std::string("internal error: ") + e.what());
     state_.store(JobState::kFailed);
   }
-  // The message may hold secrets of its own; the password is in OPTIONS' provider.
+  // The password is in OPTIONS' provider: drop it. The message is freed here, on the worker,
+  // not whenever Lisp's GC collects the job object (and not on Emacs's thread).
   options_.password = nullptr;
+  message_ = ByteBuffer();
 }
 
 }  // namespace smtpn::jobs
