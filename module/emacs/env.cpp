@@ -53,12 +53,18 @@ std::string Env::bytes(emacs_value string) {
 }
 
 ByteBuffer Env::message_bytes(emacs_value string) {
-  ptrdiff_t size = 0;
-  raw_->copy_string_contents(raw_, string, nullptr, &size);
-  check();
+  // Every copy_string_contents scans the whole string; asking it for the size first would
+  // scan a 25 MB message twice. string-bytes is the size for unibyte and UTF-8 text alike.
+  ptrdiff_t size = static_cast<ptrdiff_t>(to_integer(call("string-bytes", {string}))) + 1;
   ByteBuffer out(static_cast<std::size_t>(size));  // size counts the trailing NUL
-  raw_->copy_string_contents(raw_, string, out.data(), &size);
-  check();
+  if (!raw_->copy_string_contents(raw_, string, out.data(), &size)) {
+    // Its UTF-8 form is another size after all: Emacs said which, and signalled; try again.
+    if (raw_->non_local_exit_check(raw_) != emacs_funcall_exit_signal) check();
+    raw_->non_local_exit_clear(raw_);
+    out = ByteBuffer(static_cast<std::size_t>(size));
+    raw_->copy_string_contents(raw_, string, out.data(), &size);
+    check();
+  }
   out.shrink(static_cast<std::size_t>(size) - 1);
   return out;
 }
