@@ -163,9 +163,10 @@ every job ended when BODY ends."
     (should (> took 0.5))
     (let* ((times (nreverse ticks))
            (gaps (cl-mapcar (lambda (a b) (- b a)) times (cdr times)))
-           (worst (apply #'max gaps)))
-      (message "responsiveness: %d ticks over %.2f s, largest gap %.1f ms"
-               (length times) took (* 1000 worst))
+           (worst (apply #'max gaps))
+           (at (nth (cl-position worst gaps) times)))
+      (message "responsiveness: %d ticks over %.2f s, largest gap %.1f ms at %+.0f ms from the call"
+               (length times) took (* 1000 worst) (* 1000 (- at started)))
       (should (< worst 0.05)))))
 
 (ert-deftest smtpmail-native-async-cancel-mid-data ()
@@ -307,24 +308,26 @@ the recipient, and run the failure hook; after FIX,
        "535")
       (smtpmail-native-compat--one id))))
 
-(defmacro smtpmail-native-async-tests--with-sink (&rest body)
-  "Run BODY with smtpmail pointed at a fresh storing sink; `dir' is its store."
-  (declare (indent 0) (debug t))
+(defmacro smtpmail-native-async-tests--with-sink (sink-args &rest body)
+  "Run BODY with smtpmail pointed at a fresh storing sink started with SINK-ARGS.
+In BODY, `dir' is the sink's store."
+  (declare (indent 1) (debug t))
   `(let* ((dir (let ((d (smtpmail-native-compat--file (format "sink-%d" (random 1000000000)))))
                  (make-directory d t)
                  d))
-          (port (smtpmail-native-test-servers-start-sink "--store" dir))
+          (port (apply #'smtpmail-native-test-servers-start-sink "--store" dir (list ,@sink-args)))
           (smtpmail-smtp-server "127.0.0.1")
           (smtpmail-smtp-service port)
           (smtpmail-stream-type 'plain)
           (smtpmail-auth-credentials nil))
+     (ignore dir)
      (unwind-protect (progn ,@body)
        (smtpmail-native-test-servers-stop-sink port))))
 
 (ert-deftest smtpmail-native-async-failure-550-on-rcpt ()
   "550 on RCPT: queued with the server's reply, warned; the retry sends it."
   (smtpmail-native-async-tests--with-lisp
-    (smtpmail-native-async-tests--with-sink
+    (smtpmail-native-async-tests--with-sink ()
       (smtpmail-native-async-tests--fails-then-retry
        (lambda () (smtpmail-native-async-tests--send-it "rejectonce@example.org"))
        #'ignore "550")
@@ -333,7 +336,7 @@ the recipient, and run the failure hook; after FIX,
 (ert-deftest smtpmail-native-async-failure-disconnect-in-data ()
   "The server hangs up in DATA: queued, warned; the retry sends it."
   (smtpmail-native-async-tests--with-lisp
-    (smtpmail-native-async-tests--with-sink
+    (smtpmail-native-async-tests--with-sink ()
       (smtpmail-native-async-tests--fails-then-retry
        (lambda () (smtpmail-native-async-tests--send-it "dropdataonce@example.org"))
        #'ignore "clos\\|reset\\|connection")
@@ -342,7 +345,7 @@ the recipient, and run the failure hook; after FIX,
 (ert-deftest smtpmail-native-async-4xx-retried-then-queued ()
   "A 4xx is retried in the background `smtpmail-retries' times, then queued."
   (smtpmail-native-async-tests--with-lisp
-    (smtpmail-native-async-tests--with-sink
+    (smtpmail-native-async-tests--with-sink ()
       (let ((smtpmail-retries 2))
         (smtpmail-native-async-tests--send-it "tempfail@example.org")
         (smtpmail-native-async-tests--settled)
@@ -356,13 +359,7 @@ the recipient, and run the failure hook; after FIX,
 (ert-deftest smtpmail-native-async-jobs-list-cancel-and-retry ()
   "M-x smtpmail-native-jobs lists the send; c cancels it (queued), r sends it again."
   (smtpmail-native-async-tests--with-lisp
-    (let* ((dir (smtpmail-native-compat--file (format "sink-%d" (random 1000000000))))
-           (_ (make-directory dir t))
-           (port (smtpmail-native-test-servers-start-sink "--store" dir "--throttle" "8000000"))
-           (smtpmail-smtp-server "127.0.0.1")
-           (smtpmail-smtp-service port)
-           (smtpmail-stream-type 'plain)
-           (smtpmail-auth-credentials nil))
+    (smtpmail-native-async-tests--with-sink ("--throttle" "8000000")
       (unwind-protect
           (progn
             (smtpmail-native-async-tests--send-it "rcpt@example.org"
@@ -390,29 +387,22 @@ the recipient, and run the failure hook; after FIX,
             (smtpmail-native-async-tests--settled)
             (should (eq (smtpmail-native-async--job-state (car smtpmail-native-async--jobs)) 'sent))
             (should-not (smtpmail-native-async-tests--queued))
+            ;; Only the retry arrived: the cancelled session's bytes were dropped.
             (should (= (length (smtpmail-native-async-tests--stored dir)) 1)))
-        (kill-buffer "*smtpmail-native jobs*")
-        (smtpmail-native-test-servers-stop-sink port)))))
+        (kill-buffer "*smtpmail-native jobs*")))))
 
 (ert-deftest smtpmail-native-async-exit-asks-while-sending ()
   "`kill-emacs-query-functions' asks while a send runs, and respects the answer."
   (smtpmail-native-async-tests--with-lisp
-    (let* ((port (smtpmail-native-test-servers-start-sink "--throttle" "1000000"))
-           (smtpmail-smtp-server "127.0.0.1")
-           (smtpmail-smtp-service port)
-           (smtpmail-stream-type 'plain)
-           (smtpmail-auth-credentials nil)
-           (asked nil))
-      (unwind-protect
-          (progn
-            (should (smtpmail-native-async--kill-emacs-query)) ; nothing running: no question
-            (smtpmail-native-async-tests--send-it "rcpt@example.org" (make-string 4000000 ?z))
-            (cl-letf (((symbol-function 'yes-or-no-p) (lambda (prompt) (push prompt asked) nil)))
-              (should-not (smtpmail-native-async--kill-emacs-query)))
-            (should (string-match-p "1 mail is still being sent" (car asked)))
-            (cl-letf (((symbol-function 'yes-or-no-p) (lambda (_) t)))
-              (should (smtpmail-native-async--kill-emacs-query))))
-        (smtpmail-native-test-servers-stop-sink port)))))
+    (smtpmail-native-async-tests--with-sink ("--throttle" "1000000")
+      (let ((asked nil))
+        (should (smtpmail-native-async--kill-emacs-query)) ; nothing running: no question
+        (smtpmail-native-async-tests--send-it "rcpt@example.org" (make-string 4000000 ?z))
+        (cl-letf (((symbol-function 'yes-or-no-p) (lambda (prompt) (push prompt asked) nil)))
+          (should-not (smtpmail-native-async--kill-emacs-query)))
+        (should (string-match-p "1 mail is still being sent" (car asked)))
+        (cl-letf (((symbol-function 'yes-or-no-p) (lambda (_) t)))
+          (should (smtpmail-native-async--kill-emacs-query)))))))
 
 (ert-deftest smtpmail-native-async-exit-leaves-message-queued ()
   "A batch Emacs exiting while its send runs leaves the message in the queue."
