@@ -8,6 +8,7 @@
 #include "crypto/base64.hpp"
 #include "crypto/secret.hpp"
 #include "sasl/cram_md5.hpp"
+#include "sasl_error_maker.hpp"
 
 using smtpn::crypto::base64_decode;
 using smtpn::crypto::Secret;
@@ -15,18 +16,6 @@ using smtpn::sasl::cram_md5_response;
 using smtpn::sasl::kMaxCramChallengeBase64;
 using smtpn::sasl::SaslError;
 
-namespace Catch {
-template <>
-struct StringMaker<SaslError::Kind> {
-  static std::string convert(SaslError::Kind kind) {
-    switch (kind) {
-      case SaslError::Kind::kBadChallenge: return "kBadChallenge";
-      case SaslError::Kind::kTooLarge: return "kTooLarge";
-    }
-    return "Kind(" + std::to_string(static_cast<int>(kind)) + ")";
-  }
-};
-}  // namespace Catch
 
 namespace {
 

@@ -74,13 +74,74 @@ TEST_CASE("the user's list restricts and orders the mechanisms", "[policy]") {
 TEST_CASE("never a mechanism the server did not advertise or that we do not implement", "[policy]") {
   CHECK(choose({}, {}, true).candidates.empty());
   CHECK(choose({}, {"PLAIN", "LOGIN", "CRAM-MD5"}, true).candidates.empty());
-  CHECK(choose({"XOAUTH2", "GSSAPI", "NTLM"}, {}, true).candidates.empty());
-  CHECK(choose({"XOAUTH2", "GSSAPI", "NTLM"}, {"XOAUTH2", "NTLM"}, true).candidates.empty());
-  CHECK(choose({"XOAUTH2", "LOGIN"}, {"XOAUTH2", "LOGIN"}, true).candidates == Names{"LOGIN"});
-  CHECK(choose({"SCRAM-SHA-256", "PLAIN"}, {}, true).candidates == Names{"PLAIN"});
+  CHECK(choose({"GSSAPI", "NTLM", "ANONYMOUS"}, {}, true).candidates.empty());
+  CHECK(choose({"GSSAPI", "NTLM"}, {"GSSAPI", "NTLM"}, true).candidates.empty());
+  CHECK(choose({"NTLM", "LOGIN"}, {"NTLM", "LOGIN"}, true).candidates == Names{"LOGIN"});
+  // OAuth mechanisms are not in the default order without a token source.
+  CHECK(choose({"XOAUTH2", "OAUTHBEARER", "PLAIN"}, {}, true).candidates == Names{"PLAIN"});
   CHECK(choose({"LOGIN"}, {}, true).candidates == Names{"LOGIN"});
   CHECK(choose({"LOGIN"}, {}, false).candidates.empty());
   CHECK(choose({"LOGIN"}, {}, false).refused_clear == Names{"LOGIN"});
   // What the server did not offer is not reported as refused either.
   CHECK(choose({"CRAM-MD5"}, {}, false).refused_clear.empty());
+}
+
+namespace {
+
+PolicyChoice choose_with(Names offered, Names preferred, bool tls, bool binding, bool token = false,
+                         bool certificate = false, bool clear_ok = false) {
+  PolicyInput in{std::move(offered), std::move(preferred), tls, clear_ok};
+  in.channel_binding = binding;
+  in.token_source = token;
+  in.client_certificate = certificate;
+  return choose_mechanisms(in);
+}
+
+const Names kModern = {"DIGEST-MD5", "LOGIN",         "PLAIN",       "CRAM-MD5",           "SCRAM-SHA-1",
+                       "SCRAM-SHA-256", "XOAUTH2", "OAUTHBEARER", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS",
+                       "EXTERNAL"};
+
+}  // namespace
+
+TEST_CASE("default order over TLS with binding: SCRAM -PLUS first, DIGEST-MD5 last", "[policy][sasl]") {
+  CHECK(choose_with(kModern, {}, true, true).candidates ==
+        Names{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "CRAM-MD5",
+              "LOGIN", "DIGEST-MD5"});
+  // Without binding data (TLS 1.2 without extended master secret) -PLUS cannot run.
+  CHECK(choose_with(kModern, {}, true, false).candidates ==
+        Names{"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "CRAM-MD5", "LOGIN", "DIGEST-MD5"});
+  // Even the user cannot ask for a -PLUS without binding data.
+  CHECK(choose_with(kModern, {"SCRAM-SHA-256-PLUS", "PLAIN"}, true, false).candidates == Names{"PLAIN"});
+}
+
+TEST_CASE("a token source puts OAUTHBEARER and XOAUTH2 first; a certificate puts EXTERNAL first", "[policy][sasl]") {
+  const auto token = choose_with(kModern, {}, true, true, true).candidates;
+  REQUIRE(token.size() > 3);
+  CHECK(Names(token.begin(), token.begin() + 3) == Names{"OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256-PLUS"});
+  const auto cert = choose_with(kModern, {}, true, true, false, true).candidates;
+  CHECK(cert.front() == "EXTERNAL");
+  // EXTERNAL needs a certificate even when the user lists it.
+  CHECK(choose_with(kModern, {"EXTERNAL", "PLAIN"}, true, true).candidates == Names{"PLAIN"});
+  // The user may list XOAUTH2 without a token function: the password slot holds the token.
+  CHECK(choose_with(kModern, {"XOAUTH2"}, true, true).candidates == Names{"XOAUTH2"});
+}
+
+TEST_CASE("without TLS only the challenge-response mechanisms run", "[policy][sasl]") {
+  const auto c = choose_with(kModern, {}, false, false, true, true);
+  CHECK(c.candidates == Names{"SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "DIGEST-MD5"});
+  CHECK(c.refused_clear == Names{"OAUTHBEARER", "XOAUTH2", "PLAIN", "LOGIN"});
+  CHECK_FALSE(reveals_secret("SCRAM-SHA-256"));
+  CHECK_FALSE(reveals_secret("DIGEST-MD5"));
+  CHECK(reveals_secret("XOAUTH2"));
+  CHECK(reveals_secret("OAUTHBEARER"));
+}
+
+TEST_CASE("DIGEST-MD5 never goes ahead of SCRAM or PLAIN over TLS, even when listed first", "[policy][sasl]") {
+  CHECK(choose_with(kModern, {"DIGEST-MD5", "SCRAM-SHA-1"}, false, false).candidates ==
+        Names{"SCRAM-SHA-1", "DIGEST-MD5"});
+  CHECK(choose_with(kModern, {"DIGEST-MD5", "PLAIN"}, true, false).candidates == Names{"PLAIN", "DIGEST-MD5"});
+  // Without TLS, PLAIN is no reason to demote it; and alone it runs.
+  CHECK(choose_with(kModern, {"DIGEST-MD5", "PLAIN"}, false, false, false, false, true).candidates ==
+        Names{"DIGEST-MD5", "PLAIN"});
+  CHECK(choose_with({"DIGEST-MD5"}, {}, false, false).candidates == Names{"DIGEST-MD5"});
 }

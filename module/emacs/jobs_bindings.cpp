@@ -98,6 +98,10 @@ emacs_value lisp_send_async(Env& env, Args args) {
     auto secret = std::make_shared<crypto::Secret>(options.password());
     options.password = [secret] { return *secret; };
   }
+  if (options.oauth_token) {
+    auto token = std::make_shared<crypto::Secret>(options.oauth_token());
+    options.oauth_token = [token] { return *token; };
+  }
   options.trace = nullptr;
   options.interrupt = nullptr;
   smtp::MailOptions mail = mail_options(env, kw);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <memory>
 
 #include "crypto/hex.hpp"
@@ -19,11 +20,11 @@ constexpr std::array<const char*, N + M> concat(const std::array<const char*, N>
 }
 
 // clang-format off
-constexpr std::array<const char*, 19> kConnectionKeywords = {
+constexpr std::array<const char*, 21> kConnectionKeywords = {
     ":host", ":port", ":stream-type", ":helo", ":user", ":password", ":mechanisms",
     ":allow-plaintext-auth", ":trust-file", ":extra-trust-files", ":client-cert", ":client-key",
     ":fingerprint", ":verify", ":timeout", ":trace", ":max-reply-line", ":max-reply-lines",
-    ":tls-server-name"};
+    ":tls-server-name", ":oauth2-token", ":scram-max-iterations"};
 constexpr std::array<const char*, 7> kMessageKeywords = {
     ":from", ":recipients", ":data", ":dsn-notify", ":dsn-ret", ":envid", ":allow-partial"};
 constexpr std::array<const char*, 2> kBatchOnlyKeywords = {":messages", ":on-outcome"};
@@ -105,6 +106,36 @@ std::string dsn_notify(Env& env, const KeywordArgs& args) {
   return out;
 }
 
+// A string, or a function returning one (called only when a mechanism needs it).
+smtp::PasswordProvider secret_source(Env& env, const KeywordArgs& args, const char* keyword) {
+  const auto v = args.get(keyword);
+  if (!v || env.is_nil(*v)) return {};
+  if (env.satisfies("stringp", *v)) {
+    auto secret = std::make_shared<crypto::Secret>(env.bytes(*v));
+    return [secret] { return *secret; };
+  }
+  if (!env.satisfies("functionp", *v)) env.wrong_type("stringp", *v);
+  emacs_value fn = *v;
+  Env* e = &env;
+  return [e, fn] {
+    emacs_value s = e->call(fn, {});
+    if (!e->satisfies("stringp", s)) e->wrong_type("stringp", s);
+    return crypto::Secret{e->bytes(s)};
+  };
+}
+
+std::uint32_t scram_max_iterations(Env& env, const KeywordArgs& args) {
+  const auto v = args.get(":scram-max-iterations");
+  if (!v || env.is_nil(*v)) return sasl::kDefaultScramMaxIterations;
+  if (!env.satisfies("integerp", *v)) env.wrong_type("integerp", *v);
+  const auto n = env.to_integer(*v);
+  if (n < sasl::kScramMinIterations || n > 100000000)
+    throw ModuleError(ErrorKind::kGeneric, ":scram-max-iterations must lie between " +
+                                               std::to_string(sasl::kScramMinIterations) +
+                                               " and 100000000, not " + std::to_string(n));
+  return static_cast<std::uint32_t>(n);
+}
+
 }  // namespace
 
 std::span<const char* const> send_keywords() { return kSendKeywords; }
@@ -119,22 +150,9 @@ smtp::SessionOptions session_options(Env& env, const KeywordArgs& args) {
   o.port = port(env, args, o.stream_type);
   o.helo = args.given(":helo") ? args.string(":helo") : env.bytes(env.call("system-name", {}));
   o.user = args.string(":user");
-  if (const auto pw = args.get(":password"); pw && !env.is_nil(*pw)) {
-    if (env.satisfies("stringp", *pw)) {
-      auto secret = std::make_shared<crypto::Secret>(env.bytes(*pw));
-      o.password = [secret] { return *secret; };
-    } else if (env.satisfies("functionp", *pw)) {
-      emacs_value fn = *pw;
-      Env* e = &env;
-      o.password = [e, fn] {
-        emacs_value v = e->call(fn, {});
-        if (!e->satisfies("stringp", v)) e->wrong_type("stringp", v);
-        return crypto::Secret{e->bytes(v)};
-      };
-    } else {
-      env.wrong_type("stringp", *pw);
-    }
-  }
+  o.password = secret_source(env, args, ":password");
+  o.oauth_token = secret_source(env, args, ":oauth2-token");
+  o.scram_max_iterations = scram_max_iterations(env, args);
   o.mechanisms = mechanisms(env, args);
   o.plaintext_auth = plaintext_auth(env, args);
   o.tls.verify = args.flag(":verify", true);

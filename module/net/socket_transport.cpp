@@ -245,4 +245,9 @@ TlsInfo SocketTransport::start_tls(const TlsOptions& options, Deadline deadline)
   return inspect_session(ssl_.get(), options);
 }
 
+std::optional<ChannelBindingData> SocketTransport::channel_binding() const {
+  if (!ssl_) return std::nullopt;
+  return net::channel_binding(ssl_.get());
+}
+
 }  // namespace smtpn::net

@@ -22,6 +22,7 @@ class SocketTransport final : public Transport {
   bool has_pending_input() override;
   TlsInfo start_tls(const TlsOptions& options, Deadline deadline) override;
   bool is_tls() const override { return ssl_ != nullptr; }
+  std::optional<ChannelBindingData> channel_binding() const override;
   bool peer_is_loopback() const override { return loopback_; }
   std::string peer_address() const override { return peer_; }
   void close() noexcept override;

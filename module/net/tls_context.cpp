@@ -144,3 +144,35 @@ TlsInfo inspect_session(SSL* ssl, const TlsOptions& options) {
 }
 
 }  // namespace smtpn::net
+
+namespace smtpn::net {
+
+std::optional<ChannelBindingData> channel_binding(SSL* ssl) {
+  if (!ssl || !SSL_is_init_finished(ssl)) return std::nullopt;
+  if (SSL_version(ssl) >= TLS1_3_VERSION) {
+    // RFC 9266 §2: 32 bytes of the exporter with this label and an empty context.
+    static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
+    std::string data(32, '\0');
+    if (SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(data.data()), data.size(), kLabel,
+                                   sizeof kLabel - 1, nullptr, 0, 1) != 1) {
+      ERR_clear_error();
+      return std::nullopt;
+    }
+    return ChannelBindingData{"tls-exporter", std::move(data)};
+  }
+  // tls-unique without the extended master secret is open to the triple-handshake attack
+  // (RFC 7627): no binding rather than a weak one.
+  if (SSL_version(ssl) != TLS1_2_VERSION || SSL_get_extms_support(ssl) != 1) return std::nullopt;
+  // RFC 5929 §3.1: the first Finished of the latest handshake: the client's in a full
+  // handshake, the server's in a resumption.
+  const bool client_first = !SSL_session_reused(ssl);
+  const bool mine = client_first != static_cast<bool>(SSL_is_server(ssl));
+  std::string data(64, '\0');
+  const std::size_t n = mine ? SSL_get_finished(ssl, data.data(), data.size())
+                             : SSL_get_peer_finished(ssl, data.data(), data.size());
+  if (n == 0 || n > data.size()) return std::nullopt;
+  data.resize(n);
+  return ChannelBindingData{"tls-unique", std::move(data)};
+}
+
+}  // namespace smtpn::net

@@ -17,6 +17,11 @@ void configure_peer_identity(SSL* ssl, const TlsOptions& options);
 // on a mismatch.
 TlsInfo inspect_session(SSL* ssl, const TlsOptions& options);
 
+// The channel-binding data of an established connection, seen from this side (client or
+// server): tls-exporter on TLS 1.3, tls-unique on TLS 1.2 with extended master secret,
+// nullopt otherwise.
+std::optional<ChannelBindingData> channel_binding(SSL* ssl);
+
 // Lowercase colon-separated hex SHA-256 of a certificate.
 std::string certificate_sha256(X509* cert);
 

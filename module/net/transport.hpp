@@ -44,6 +44,13 @@ struct TlsInfo {
   std::vector<CertificateInfo> chain;  // the peer's chain, leaf first
 };
 
+// RFC 5056 channel-binding data of an established TLS connection: "tls-exporter" (RFC 9266)
+// on TLS 1.3, "tls-unique" (RFC 5929) on TLS 1.2 with the extended master secret.
+struct ChannelBindingData {
+  std::string type;
+  std::string data;  // raw bytes
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -55,6 +62,9 @@ class Transport {
   virtual bool has_pending_input() = 0;
   virtual TlsInfo start_tls(const TlsOptions& options, Deadline deadline) = 0;
   virtual bool is_tls() const = 0;
+  // The binding data of the TLS connection, or nullopt without TLS (or when it cannot be had
+  // safely: TLS 1.2 without the extended master secret).
+  virtual std::optional<ChannelBindingData> channel_binding() const { return std::nullopt; }
   virtual bool peer_is_loopback() const = 0;
   virtual std::string peer_address() const = 0;
   virtual void close() noexcept = 0;

@@ -4,6 +4,9 @@
 
 #include "crypto/base64.hpp"
 #include "sasl/cram_md5.hpp"
+#include "sasl/digest_md5.hpp"
+#include "sasl/oauth.hpp"
+#include "sasl/scram.hpp"
 
 namespace smtpn::sasl {
 namespace {
@@ -13,7 +16,7 @@ class Plain final : public Mechanism {
  public:
   explicit Plain(const Credentials& c) : credentials_(c) {}
   std::string_view name() const override { return "PLAIN"; }
-  std::optional<crypto::Secret> initial_response() override {
+  Result<std::optional<crypto::Secret>, SaslError> initial_response() override {
     std::string blob;
     blob.push_back('\0');
     blob += credentials_.user;
@@ -21,7 +24,7 @@ class Plain final : public Mechanism {
     blob += credentials_.password.expose();
     crypto::Secret encoded{crypto::base64_encode(blob)};
     crypto::wipe(blob);
-    return encoded;
+    return std::optional<crypto::Secret>{std::move(encoded)};
   }
   Result<crypto::Secret, SaslError> respond(std::string_view) override {
     // The response always rides on the AUTH line: PLAIN has nothing to answer a challenge with.
@@ -68,19 +71,52 @@ class CramMd5 final : public Mechanism {
   bool answered_ = false;
 };
 
+// EXTERNAL (RFC 4422 Appendix A): the TLS client certificate is the credential; the empty
+// initial response asks for the identity the certificate maps to.
+class External final : public Mechanism {
+ public:
+  std::string_view name() const override { return "EXTERNAL"; }
+  Result<std::optional<crypto::Secret>, SaslError> initial_response() override {
+    return std::optional<crypto::Secret>{crypto::Secret{}};
+  }
+  Result<crypto::Secret, SaslError> respond(std::string_view) override {
+    return Unexpected{SaslError{SaslError::Kind::kBadChallenge, "unexpected EXTERNAL challenge"}};
+  }
+};
+
 }  // namespace
 
-std::unique_ptr<Mechanism> make_mechanism(std::string_view name, const Credentials& credentials) {
+std::unique_ptr<Mechanism> make_mechanism(std::string_view name, const Credentials& credentials,
+                                          const MechanismOptions& options) {
+  using crypto::Digest;
+  if (name == "SCRAM-SHA-256-PLUS") return make_scram(Digest::kSha256, true, credentials, options);
+  if (name == "SCRAM-SHA-1-PLUS") return make_scram(Digest::kSha1, true, credentials, options);
+  if (name == "SCRAM-SHA-256") return make_scram(Digest::kSha256, false, credentials, options);
+  if (name == "SCRAM-SHA-1") return make_scram(Digest::kSha1, false, credentials, options);
   if (name == "PLAIN") return std::make_unique<Plain>(credentials);
   if (name == "LOGIN") return std::make_unique<Login>(credentials);
   if (name == "CRAM-MD5") return std::make_unique<CramMd5>(credentials);
+  if (name == "DIGEST-MD5") return make_digest_md5(credentials, options);
+  if (name == "XOAUTH2") return make_xoauth2(credentials);
+  if (name == "OAUTHBEARER") return make_oauthbearer(credentials, options);
+  if (name == "EXTERNAL") return std::make_unique<External>();
   return nullptr;
 }
 
-bool reveals_secret(std::string_view name) { return name != "CRAM-MD5"; }
+bool reveals_secret(std::string_view name) {
+  // The challenge-response mechanisms prove knowledge of the password without sending it;
+  // EXTERNAL sends nothing secret but needs a TLS client certificate anyway.
+  return !(name.starts_with("SCRAM-") || name == "CRAM-MD5" || name == "DIGEST-MD5" || name == "EXTERNAL");
+}
+
+bool uses_token(std::string_view name) { return name == "XOAUTH2" || name == "OAUTHBEARER"; }
+
+bool needs_channel_binding(std::string_view name) { return name.ends_with("-PLUS"); }
 
 const std::vector<std::string>& supported_mechanisms() {
-  static const std::vector<std::string> kAll = {"CRAM-MD5", "PLAIN", "LOGIN"};
+  static const std::vector<std::string> kAll = {
+      "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "CRAM-MD5",
+      "LOGIN", "DIGEST-MD5", "XOAUTH2", "OAUTHBEARER", "EXTERNAL"};
   return kAll;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "crypto/secret.hpp"
 #include "net/transport.hpp"
+#include "sasl/mechanism.hpp"
 #include "smtp/reply.hpp"
 
 namespace smtpn::smtp {
@@ -46,6 +48,11 @@ struct SessionOptions {
   PasswordProvider password;
   std::vector<std::string> mechanisms;  // upper case, preference order; empty = default
   PlaintextAuth plaintext_auth = PlaintextAuth::kLoopback;
+  // OAuth bearer token for XOAUTH2/OAUTHBEARER; when set, those mechanisms lead the default
+  // order. Without it they take the password slot (and run only when listed in mechanisms).
+  PasswordProvider oauth_token;
+  // Highest SCRAM iteration count a server may ask for (the floor is 4096).
+  std::uint32_t scram_max_iterations = sasl::kDefaultScramMaxIterations;
   net::TlsOptions tls;  // server_name defaults to host
   double timeout_seconds = 60;
   ReplyLimits limits;

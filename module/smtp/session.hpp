@@ -9,6 +9,7 @@
 
 #include "crypto/secret.hpp"
 #include "net/transport.hpp"
+#include "sasl/policy.hpp"
 #include "smtp/capabilities.hpp"
 #include "smtp/error.hpp"
 #include "smtp/options.hpp"
@@ -62,6 +63,7 @@ class Session {
   void stream_bdat(std::string_view body);                                    // BDAT: BODY already encoded
   void quit() noexcept;
   void reset_quietly() noexcept;
+  void read_cancel_reply() noexcept;
 
   void send_line(std::string_view line, std::string_view trace_form = {});
   Reply read_reply(double seconds);
@@ -84,6 +86,9 @@ class Session {
   std::optional<net::TlsInfo> tls_;
   std::string mechanism_used_;
   std::optional<crypto::Secret> password_;  // fetched once, for the first mechanism that needs it
+  std::optional<crypto::Secret> token_;     // likewise the OAuth token
+  const crypto::Secret& secret_for(const std::string& mechanism);
+  sasl::PolicyInput policy_input() const;
   bool helo_only_ = false;
 };
 
