@@ -97,6 +97,8 @@ class DigestMd5 final : public Mechanism {
     if (!decoded)
       return Unexpected{
           SaslError{Kind::kBadChallenge, "DIGEST-MD5 challenge is not valid base64", decoded.error().offset}};
+    if (decoded.value().size() > kMaxDigestChallenge)
+      return failure(Kind::kTooLarge, "challenge exceeds " + std::to_string(kMaxDigestChallenge) + " bytes");
     switch (step_++) {
       case 0: return answer(decoded.value());
       case 1: return check_rspauth(decoded.value());

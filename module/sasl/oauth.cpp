@@ -52,6 +52,9 @@ class Bearer final : public Mechanism {
     if (!json)
       return Unexpected{SaslError{Kind::kBadChallenge, name_ + " error document is not valid base64",
                                   json.error().offset}};
+    if (json.value().size() > kMaxOAuthError)
+      return Unexpected{SaslError{Kind::kTooLarge, name_ + " error document exceeds " +
+                                                       std::to_string(kMaxOAuthError) + " bytes"}};
     answered_error_ = true;
     status_ = oauth_error_status(json.value());
     if (status_.empty()) status_ = "(no status)";

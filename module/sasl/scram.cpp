@@ -87,6 +87,8 @@ class Scram final : public Mechanism {
       return Unexpected{SaslError{Kind::kBadChallenge,
                                   name_ + " server message is not valid base64: " + decoded.error().message(),
                                   decoded.error().offset}};
+    if (decoded.value().size() > kMaxScramMessage)
+      return failure(Kind::kTooLarge, name_ + " server message exceeds " + std::to_string(kMaxScramMessage) + " bytes");
     switch (step_) {
       case Step::kSentFirst: return client_final(decoded.value());
       case Step::kSentFinal: return verify_server_final(decoded.value());
@@ -126,11 +128,13 @@ class Scram final : public Mechanism {
     const std::string_view count_text = (*attrs)[2].second;
     std::uint64_t count = 0;
     const auto [end, ec] = std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
-    if (count_text.empty() || ec != std::errc() || end != count_text.data() + count_text.size())
+    const bool all_digits = end == count_text.data() + count_text.size();
+    if (ec == std::errc::result_out_of_range && all_digits) count = std::uint64_t(-1);  // refused below
+    else if (count_text.empty() || ec != std::errc() || !all_digits)
       return failure(Kind::kBadChallenge,
                      name_ + " iteration count \"" + printable_excerpt(count_text, 24) + "\" is not a number");
     if (count < kScramMinIterations || count > options_.scram_max_iterations)
-      return failure(Kind::kOutOfBounds, name_ + " iteration count " + std::to_string(count) +
+      return failure(Kind::kOutOfBounds, name_ + " iteration count " + printable_excerpt(count_text, 24) +
                                              " is outside the accepted range " + std::to_string(kScramMinIterations) +
                                              "–" + std::to_string(options_.scram_max_iterations) +
                                              " (the ceiling is :scram-max-iterations)");
