@@ -44,6 +44,7 @@ class ScriptedTransport final : public net::Transport {
   // --- configuration ---
   bool loopback = false;  // peer_is_loopback()
   bool fail_tls = false;  // start_tls throws NetError(kTls)
+  std::optional<net::ChannelBindingData> binding;  // channel_binding() once TLS is up
 
   // --- the server's side ---
   // Queues one segment: one read_some returns bytes of at most one segment. A segment with a
@@ -148,6 +149,9 @@ class ScriptedTransport final : public net::Transport {
   }
 
   bool is_tls() const override { return tls_; }
+  std::optional<net::ChannelBindingData> channel_binding() const override {
+    return tls_ ? binding : std::nullopt;
+  }
   bool peer_is_loopback() const override { return loopback; }
   std::string peer_address() const override { return loopback ? "127.0.0.1" : "192.0.2.25"; }
   void close() noexcept override { closed_ = true; }
