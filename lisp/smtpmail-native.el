@@ -612,10 +612,11 @@ AUTH and forgotten after a refused one."
                      (funcall trace line))))
     (cons (append (list :host host :port smtpmail-smtp-service
                         :stream-type smtpmail-stream-type :helo (smtpmail-fqdn)
-                        :user (plist-get credentials :user) :password password
-                        :mechanisms (if mechanism (list mechanism) smtpmail-auth-supported)
                         :allow-plaintext-auth (smtpmail-native--plaintext-auth host)
                         :timeout smtpmail-native-timeout :trace trace-fn)
+                  (smtpmail-native-sasl-arguments
+                   host smtpmail-smtp-service (plist-get credentials :user) password
+                   mechanism smtpmail-auth-supported)
                   message-args (smtpmail-native--tls-arguments host))
           (lambda (outcome)
             (if (and (consp outcome) (symbolp (car outcome))
@@ -722,6 +723,7 @@ With a server reply that is smtpmail's text, the reply (\"550 5.1.1
 
 (require 'smtpmail-native-queue)
 (require 'smtpmail-native-async)
+(require 'smtpmail-native-sasl)
 
 (provide 'smtpmail-native)
 
