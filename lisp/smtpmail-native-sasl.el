@@ -86,18 +86,26 @@ refuse."
       (replace-regexp-in-string smtpmail-native-sasl--space-regexp " " string t t)
       t t))))
 
-(defvar smtpmail-auth-supported)
+(defconst smtpmail-native-sasl--smtpmail-default '(cram-md5 plain login)
+  "The default value of `smtpmail-auth-supported' in every Emacs since 22.")
 
 (defun smtpmail-native-sasl-mechanisms (smtp-auth default)
   "Return the :mechanisms list for an auth-source SMTP-AUTH value.
 SMTP-AUTH is a symbol, or a string naming one or more mechanisms
 separated by spaces or commas.  When it is nil, return DEFAULT
-\(normally `smtpmail-auth-supported'), unless that is smtpmail's
-standard value (CRAM-MD5, PLAIN, LOGIN): a list the user did not
-choose must not keep SCRAM out, so nil (the module's order) is
-returned then."
+\(normally `smtpmail-auth-supported').  smtpmail's standard value,
+which the user did not choose, keeps its order for the mechanisms
+smtpmail knows, with the stronger ones it lacks put first: EXTERNAL
+\(used only with a client certificate), OAUTHBEARER and XOAUTH2 (when
+`smtpmail-native-oauth2-token-function' is set) and SCRAM (the -PLUS
+variants only with TLS channel binding); DIGEST-MD5 comes last."
   (cond ((null smtp-auth)
-         (unless (equal default (eval (car (get 'smtpmail-auth-supported 'standard-value)) t))
+         (if (equal default smtpmail-native-sasl--smtpmail-default)
+             (append '(external)
+                     (and smtpmail-native-oauth2-token-function '(oauthbearer xoauth2))
+                     '(scram-sha-256-plus scram-sha-1-plus scram-sha-256 scram-sha-1)
+                     default
+                     '(digest-md5))
            default))
         ((symbolp smtp-auth) (list smtp-auth))
         (t (mapcar #'intern (split-string (downcase smtp-auth) "[ ,]+" t)))))

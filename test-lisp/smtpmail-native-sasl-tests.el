@@ -1,0 +1,335 @@
+;;; smtpmail-native-sasl-tests.el --- SASL against real servers on 127.0.0.1  -*- lexical-binding: t; -*-
+
+;;; Commentary:
+;; The modern mechanisms end to end, against servers this suite starts on 127.0.0.1:
+;;
+;;   Dovecot submission (test-servers/dovecot-start, plaintext passdb), relaying to the
+;;     fixture's "good" Exim: SCRAM-SHA-1, SCRAM-SHA-256, CRAM-MD5, DIGEST-MD5, PLAIN,
+;;     LOGIN over STARTTLS, a non-ASCII login that only works once SASLprep normalised it.
+;;   Exim through its cyrus_sasl authenticator with a private sasldb (sasl2-bin):
+;;     SCRAM-SHA-1, SCRAM-SHA-256, DIGEST-MD5.
+;;   Dovecot's oauth2 passdb against test-servers/oauth-introspect.py: OAUTHBEARER and
+;;     XOAUTH2, a refused token's error continuation, the token function of smtpmail.
+;;
+;; Neither server does SCRAM-...-PLUS; channel binding is proved in the Catch2 suite
+;; (tests/test_channel_binding.cpp) against an in-process OpenSSL server.
+
+;;; Code:
+
+(require 'ert)
+(require 'cl-lib)
+(require 'seq)
+(require 'smtpmail-native)
+(require 'smtpmail-native-sasl)
+(require 'smtpmail-native-test-servers)
+(require 'smtpmail-native-compat-fixture)
+
+(declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
+
+;; smtpmail-native.el reads this removed smtpmail variable; let-bind it dynamically.
+(defvar smtpmail-auth-credentials)
+
+(defconst smtpmail-native-sasl-tests--token "test-access-token-4f1c9e"
+  "The one token the introspection endpoint calls active (for alice).")
+
+(defvar smtpmail-native-sasl-tests--dir nil "Private directory of this run's SASL servers.")
+(defvar smtpmail-native-sasl-tests--dovecots nil "Alist (NAME . ENV) of running Dovecots.")
+(defvar smtpmail-native-sasl-tests--introspect nil "The introspection endpoint's process.")
+
+(defun smtpmail-native-sasl-tests--stop-all ()
+  "Stop the Dovecots and the endpoint this run started."
+  (dolist (entry smtpmail-native-sasl-tests--dovecots)
+    (call-process (expand-file-name "dovecot-stop" smtpmail-native-test-servers-directory) nil nil nil
+                  (cdr (assoc "DOVECOT_DIR" (cdr entry)))))
+  (setq smtpmail-native-sasl-tests--dovecots nil)
+  (when (process-live-p smtpmail-native-sasl-tests--introspect)
+    (delete-process smtpmail-native-sasl-tests--introspect))
+  (when smtpmail-native-sasl-tests--dir
+    (delete-directory smtpmail-native-sasl-tests--dir t)
+    (setq smtpmail-native-sasl-tests--dir nil)))
+
+(add-hook 'kill-emacs-hook #'smtpmail-native-sasl-tests--stop-all)
+
+(defun smtpmail-native-sasl-tests--private (name)
+  "NAME in this run's directory (traversable by the servers' users)."
+  (unless smtpmail-native-sasl-tests--dir
+    (setq smtpmail-native-sasl-tests--dir (make-temp-file "smtpn-sasl-" t))
+    (set-file-modes smtpmail-native-sasl-tests--dir #o755))
+  (expand-file-name name smtpmail-native-sasl-tests--dir))
+
+(defun smtpmail-native-sasl-tests--parse-env ()
+  "KEY=VALUE lines of the current buffer as an alist."
+  (let (env)
+    (goto-char (point-min))
+    (while (re-search-forward "^\\([A-Z_0-9]+\\)=\\(.*\\)$" nil t)
+      (push (cons (match-string 1) (match-string 2)) env))
+    env))
+
+(defun smtpmail-native-sasl-tests--introspect-url ()
+  "URL of the running introspection endpoint, started on first use."
+  (unless (process-live-p smtpmail-native-sasl-tests--introspect)
+    (let ((buffer (generate-new-buffer " *introspect*")))
+      (setq smtpmail-native-sasl-tests--introspect
+            (make-process :name "smtpn-introspect" :buffer buffer :noquery t
+                          :command (list "python3"
+                                         (expand-file-name "oauth-introspect.py"
+                                                           smtpmail-native-test-servers-directory)
+                                         smtpmail-native-sasl-tests--token "alice")
+                          :stderr (get-buffer-create " *introspect-log*")))
+      (let ((deadline (+ (float-time) 10)))
+        (while (and (not (with-current-buffer buffer (string-search "\n" (buffer-string))))
+                    (< (float-time) deadline))
+          (accept-process-output smtpmail-native-sasl-tests--introspect 0.05)))))
+  (with-current-buffer (process-buffer smtpmail-native-sasl-tests--introspect)
+    (let ((port (cdr (assoc "PORT" (smtpmail-native-sasl-tests--parse-env)))))
+      (unless port (error "The introspection endpoint did not start: %s" (buffer-string)))
+      (format "http://127.0.0.1:%s/introspect" port))))
+
+(defun smtpmail-native-sasl-tests--dovecot (&optional oauth2)
+  "Environment alist of a running Dovecot (OAUTH2 non-nil: the oauth2 one)."
+  (let ((name (if oauth2 "oauth2" "plain")))
+    (or (cdr (assoc name smtpmail-native-sasl-tests--dovecots))
+        (with-temp-buffer
+          (let* ((relay (smtpmail-native-compat--port "good"))
+                 (status (apply #'call-process
+                                (expand-file-name "dovecot-start" smtpmail-native-test-servers-directory)
+                                nil t nil (smtpmail-native-sasl-tests--private (concat "dovecot-" name))
+                                "--relay-port" (number-to-string relay)
+                                "--ca" (expand-file-name "ca" smtpmail-native-test-servers--root)
+                                "--owner-pid" (number-to-string (emacs-pid))
+                                (and oauth2 (list "--oauth2" (smtpmail-native-sasl-tests--introspect-url)))))
+                 (env (smtpmail-native-sasl-tests--parse-env)))
+            (unless (eq status 0) (error "Dovecot-start failed: %s" (buffer-string)))
+            (push (cons name env) smtpmail-native-sasl-tests--dovecots)
+            env)))))
+
+(defun smtpmail-native-sasl-tests--cyrus-exim ()
+  "Environment of an Exim whose SCRAM and DIGEST-MD5 run through Cyrus SASL."
+  (or (cdr (assoc "cyrus" smtpmail-native-test-servers--running))
+      (let* ((conf-dir (smtpmail-native-sasl-tests--private "cyrus"))
+             (sasldb (expand-file-name "sasldb2" conf-dir))
+             (auths (expand-file-name "authenticators" conf-dir)))
+        (make-directory conf-dir t)
+        (set-file-modes conf-dir #o755)
+        (with-temp-buffer
+          (insert "wonderland-secret")
+          (unless (eq 0 (call-process-region (point-min) (point-max) "saslpasswd2" nil nil nil
+                                             "-f" sasldb "-c" "-p" "-u" "exim-test.localhost" "alice"))
+            (error "Saslpasswd2 failed")))
+        ;; Exim reads the sasldb as its own user once it has dropped root.
+        (when (zerop (user-uid)) (call-process "chown" nil nil nil "Debian-exim" sasldb))
+        (with-temp-file (expand-file-name "exim.conf" conf-dir)
+          (insert "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: " sasldb
+                  "\nmech_list: SCRAM-SHA-256 SCRAM-SHA-1 DIGEST-MD5\n"
+                  ;; Above the 4096 floor, so that a ceiling test has room.
+                  "scram_iteration_counter: 10000\n"))
+        (with-temp-file auths
+          (dolist (mech '("SCRAM-SHA-256" "SCRAM-SHA-1" "DIGEST-MD5"))
+            (insert (format "cyrus_%s:\n  driver = cyrus_sasl\n  public_name = %s\n  server_mech = %s\n"
+                            (downcase (replace-regexp-in-string "-" "_" mech)) mech mech)
+                    "  server_realm = exim-test.localhost\n  server_set_id = $auth1\n\n")))
+        ;; Cyrus finds exim.conf through SASL_CONF_PATH, which Exim must be told to keep.
+        (let ((process-environment (cons (concat "SASL_CONF_PATH=" conf-dir) process-environment)))
+          (smtpmail-native-test-servers-start
+           "good" :name "cyrus"
+           :args (list "--main" "keep_environment = SASL_CONF_PATH" "--authenticators" auths))))))
+
+(defun smtpmail-native-sasl-tests--dovecot-available ()
+  "Non-nil when this machine can run the Dovecot tests."
+  (and (executable-find "dovecot") (file-executable-p "/usr/lib/dovecot/submission")
+       (zerop (user-uid))))
+
+(defun smtpmail-native-sasl-tests--send (port &rest args)
+  "Send a tagged message to 127.0.0.1:PORT over STARTTLS with ARGS.
+Return (RESULT ID TRACE-LINES)."
+  (let* ((id (smtpmail-native-compat--id))
+         (trace nil)
+         (result (apply #'smtpmail-native-send
+                        :host "127.0.0.1" :port port :stream-type 'starttls
+                        :tls-server-name "localhost"
+                        :trust-file (smtpmail-native-test-servers-get "CA_FILE")
+                        :from "alice@example.org" :recipients '("bob@example.org")
+                        :data (concat "Subject: sasl\r\nX-Test-Id: " id "\r\n\r\nHello.\r\n")
+                        :trace (lambda (line) (push line trace))
+                        :timeout 20
+                        args)))
+    (list result id (nreverse trace))))
+
+(defun smtpmail-native-sasl-tests--no-secret-in (trace &rest secrets)
+  "Check that no line of TRACE contains any of SECRETS."
+  (dolist (line trace)
+    (dolist (secret secrets)
+      (should-not (string-search secret line)))))
+
+;;;; Dovecot submission, plaintext passdb
+
+(ert-deftest smtpmail-native-sasl-dovecot-every-mechanism ()
+  "Each mechanism Dovecot offers logs in over STARTTLS and the mail is relayed."
+  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
+  (let ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot))))))
+    (dolist (mech '(scram-sha-256 scram-sha-1 cram-md5 digest-md5 plain login))
+      (ert-info ((symbol-name mech) :prefix "mechanism: ")
+        (pcase-let ((`(,result ,id ,trace)
+                     (smtpmail-native-sasl-tests--send port :user "alice" :password "wonderland-secret"
+                                                       :mechanisms (list mech))))
+          (should (eq (plist-get result :auth) mech))
+          (should (smtpmail-native-compat--one id))
+          (should (member (format "* authenticated with %s" (upcase (symbol-name mech))) trace))
+          (smtpmail-native-sasl-tests--no-secret-in trace "wonderland-secret"))))))
+
+(ert-deftest smtpmail-native-sasl-dovecot-default-is-scram ()
+  "Without a list, the strongest mechanism Dovecot offers is chosen: SCRAM-SHA-256."
+  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
+  (let ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot))))))
+    (should (equal (plist-get (car (smtpmail-native-sasl-tests--send
+                                    port :user "alice" :password "wonderland-secret"))
+                              :auth)
+                   'scram-sha-256))))
+
+(ert-deftest smtpmail-native-sasl-dovecot-wrong-password ()
+  "A wrong password fails SCRAM with the server's 535, and no mail is relayed."
+  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
+  (let* ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot)))))
+         (err (should-error (smtpmail-native-sasl-tests--send port :user "alice" :password "wrong"
+                                                              :mechanisms '(scram-sha-256))
+                            :type 'smtpmail-native-auth-error)))
+    (should (equal (nth 2 err) 535))))
+
+(ert-deftest smtpmail-native-sasl-dovecot-saslprep ()
+  "A decomposed non-ASCII login works once SASLprep (NFKC) normalised it.
+Dovecot compares bytes; its passwd holds the NFC form."
+  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
+  (let* ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot)))))
+         (user (string ?j ?u #x308 ?r ?g ?e ?n))                    ; u + combining diaeresis
+         (password (concat (string ?p ?a #x308 ?s ?s ?w ?o #x308 ?r ?d) (string #xAD)))) ; + soft hyphen
+    ;; Unprepared, the bytes differ from the server's: refused.
+    (should-error (smtpmail-native-sasl-tests--send port :user user :password password
+                                                    :mechanisms '(scram-sha-256))
+                  :type 'smtpmail-native-auth-error)
+    (let ((args (smtpmail-native-sasl-arguments "127.0.0.1" port user (lambda () password) nil nil)))
+      (should (equal (plist-get args :user) "j\u00FCrgen"))
+      (should (equal (funcall (plist-get args :password)) "p\u00E4ssw\u00F6rd"))
+      (dolist (mech '(scram-sha-256 plain))
+        (should (equal (plist-get (car (apply #'smtpmail-native-sasl-tests--send port
+                                              (plist-put (copy-sequence args) :mechanisms (list mech))))
+                                  :auth)
+                       mech))))))
+
+;;;; Exim with Cyrus SASL
+
+(ert-deftest smtpmail-native-sasl-exim-cyrus ()
+  "SCRAM-SHA-256, SCRAM-SHA-1 and DIGEST-MD5 against Exim's cyrus_sasl authenticator."
+  (let ((port (progn (smtpmail-native-sasl-tests--cyrus-exim)
+                     (smtpmail-native-test-servers-port "SMTP_PORT" "cyrus"))))
+    (dolist (mech '(scram-sha-256 scram-sha-1 digest-md5))
+      (ert-info ((symbol-name mech) :prefix "mechanism: ")
+        (pcase-let ((`(,result ,id ,trace)
+                     (smtpmail-native-sasl-tests--send port :user "alice" :password "wonderland-secret"
+                                                       :mechanisms (list mech))))
+          (should (eq (plist-get result :auth) mech))
+          (should (smtpmail-native-compat--one id "cyrus"))
+          (smtpmail-native-sasl-tests--no-secret-in trace "wonderland-secret"))))
+    ;; The default order picks SCRAM-SHA-256 out of PLAIN LOGIN CRAM-MD5 SCRAM-* DIGEST-MD5.
+    (should (equal (plist-get (car (smtpmail-native-sasl-tests--send
+                                    port :user "alice" :password "wonderland-secret"))
+                              :auth)
+                   'scram-sha-256))
+    (dolist (mech '(scram-sha-256 digest-md5))
+      (ert-info ((symbol-name mech) :prefix "wrong password: ")
+        (should-error (smtpmail-native-sasl-tests--send port :user "alice" :password "wrong"
+                                                        :mechanisms (list mech))
+                      :type 'smtpmail-native-auth-error)))))
+
+(ert-deftest smtpmail-native-sasl-scram-ceiling ()
+  "A ceiling below the server's iteration count refuses the login before hashing."
+  (let* ((port (progn (smtpmail-native-sasl-tests--cyrus-exim)
+                      (smtpmail-native-test-servers-port "SMTP_PORT" "cyrus")))
+         (err (should-error (smtpmail-native-sasl-tests--send port :user "alice" :password "wonderland-secret"
+                                                              :mechanisms '(scram-sha-256)
+                                                              ;; Cyrus uses 10000.
+                                                              :scram-max-iterations 5000)
+                            :type 'smtpmail-native-auth-error)))
+    (should (string-match-p "iteration count [0-9]+ is outside the accepted range 4096–5000" (cadr err))))
+  ;; The ceiling itself is bounded: below the floor is a caller's error, raised before connecting.
+  (let ((err (should-error (smtpmail-native-send :host "127.0.0.1" :port 1 :scram-max-iterations 100
+                                                 :from "a@example.org" :recipients '("b@example.org")
+                                                 :data "x")
+                           :type 'smtpmail-native-error)))
+    (should (string-match-p ":scram-max-iterations must lie between 4096 and" (cadr err)))))
+
+;;;; OAuth 2 against Dovecot's oauth2 passdb
+
+(ert-deftest smtpmail-native-sasl-oauth ()
+  "OAUTHBEARER and XOAUTH2 with a good token; a bad one reports the OAuth status."
+  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
+  (let ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot t)))))
+        (token smtpmail-native-sasl-tests--token))
+    ;; A token source puts OAUTHBEARER first; a function is called for the token.
+    (pcase-let ((`(,result ,id ,trace)
+                 (smtpmail-native-sasl-tests--send port :user "alice" :oauth2-token (lambda () token))))
+      (should (eq (plist-get result :auth) 'oauthbearer))
+      (should (smtpmail-native-compat--one id))
+      (smtpmail-native-sasl-tests--no-secret-in trace token))
+    ;; XOAUTH2 with the token in the password slot, as an auth-source entry would have it.
+    (should (equal (plist-get (car (smtpmail-native-sasl-tests--send port :user "alice" :password token
+                                                                     :mechanisms '(xoauth2)))
+                              :auth)
+                   'xoauth2))
+    ;; Dovecot's error documents: RFC 7628's status for OAUTHBEARER, Google's for XOAUTH2.
+    (pcase-dolist (`(,mech . ,status) '((oauthbearer . "invalid_token") (xoauth2 . "401")))
+      (ert-info ((symbol-name mech) :prefix "refused token: ")
+        (let ((err (should-error (smtpmail-native-sasl-tests--send port :user "alice" :oauth2-token "expired"
+                                                                   :mechanisms (list mech))
+                                 :type 'smtpmail-native-auth-error)))
+          (should (equal (nth 2 err) 535))
+          (should (string-search (concat "the token was refused, OAuth status " status) (cadr err))))))))
+
+(ert-deftest smtpmail-native-sasl-oauth-token-function ()
+  "`smtpmail-native-send-it' asks `smtpmail-native-oauth2-token-function' for the token."
+  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
+  (let ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot t)))))
+        (calls nil))
+    (smtpmail-native-compat--with-smtp
+      (let ((smtpmail-smtp-service port)
+            (smtpmail-auth-credentials `(("localhost" ,port "alice" "not-the-token")))
+            (smtpmail-native-oauth2-token-function
+             (lambda (host port user)
+               (push (list host port user) calls)
+               smtpmail-native-sasl-tests--token)))
+        (should (smtpmail-native-compat--one (smtpmail-native-compat--send "To: bob@example.org\n")))
+        (should (equal calls `(("localhost" ,port "alice"))))))))
+
+;;;; The Lisp side alone
+
+(ert-deftest smtpmail-native-sasl-prepare ()
+  "SASLprep's mapping and NFKC for non-ASCII; ASCII untouched."
+  (should (equal (smtpmail-native-sasl-prepare "pencil") "pencil"))
+  (should (equal (smtpmail-native-sasl-prepare "I\u00ADX") "IX"))        ; RFC 4013 §3 examples
+  (should (equal (smtpmail-native-sasl-prepare "\u00AA") "a"))
+  (should (equal (smtpmail-native-sasl-prepare "\u2168") "IX"))
+  (should (equal (smtpmail-native-sasl-prepare "a\u00A0b\u3000c") "a b c"))
+  (should (equal (smtpmail-native-sasl-prepare (string ?u #x308)) "\u00FC"))
+  (should (equal (smtpmail-native-sasl-prepare nil) nil)))
+
+(ert-deftest smtpmail-native-sasl-mechanism-lists ()
+  "auth-source smtp-auth strings and smtpmail's list; its standard value admits SCRAM."
+  (should (equal (smtpmail-native-sasl-mechanisms "scram-sha-256, plain" nil) '(scram-sha-256 plain)))
+  (should (equal (smtpmail-native-sasl-mechanisms 'xoauth2 '(plain)) '(xoauth2)))
+  (should (equal (smtpmail-native-sasl-mechanisms nil '(login)) '(login)))
+  (should (equal (smtpmail-native-sasl-mechanisms nil '(cram-md5 plain login))
+                 '(external scram-sha-256-plus scram-sha-1-plus scram-sha-256 scram-sha-1
+                            cram-md5 plain login digest-md5)))
+  (let ((smtpmail-native-oauth2-token-function #'ignore))
+    (should (equal (seq-take (smtpmail-native-sasl-mechanisms nil '(cram-md5 plain login)) 4)
+                   '(external oauthbearer xoauth2 scram-sha-256-plus))))
+  (let ((smtpmail-native-scram-max-iterations 50000))
+    (should (equal (plist-get (smtpmail-native-sasl-arguments "h" 25 "u" nil nil nil)
+                              :scram-max-iterations)
+                   50000)))
+  (let ((smtpmail-native-oauth2-token-function (lambda (&rest _) nil)))
+    (should-error (funcall (plist-get (smtpmail-native-sasl-arguments "h" 25 "u" nil nil nil)
+                                      :oauth2-token)))))
+
+(provide 'smtpmail-native-sasl-tests)
+
+;;; smtpmail-native-sasl-tests.el ends here
