@@ -25,7 +25,8 @@ std::string unb64(std::string_view s) { return crypto::base64_decode(s).value();
 // One timed client exchange; the server's two messages were computed beforehand (the client
 // nonce is fixed, so they are the same every time).
 double login_ms(const std::string& mechanism, const sasl::Credentials& credentials,
-                const sasl::MechanismOptions& options, const std::string& first_b64, const std::string& final_b64) {
+                const sasl::MechanismOptions& options, const std::string& first_b64,
+                const std::string& final_b64) {
   const auto start = std::chrono::steady_clock::now();
   auto m = sasl::make_mechanism(mechanism, credentials, options);
   auto first = m->initial_response();
@@ -48,12 +49,14 @@ void measure(const std::string& mechanism, std::uint32_t iterations, int runs, c
   auto m = sasl::make_mechanism(mechanism, credentials, options);
   const auto first = server.first(unb64(m->initial_response().value()->expose()));
   const std::string first_b64 = crypto::base64_encode(*first);
-  const std::string final_b64 = crypto::base64_encode(server.final(unb64(m->respond(first_b64).value().expose())));
+  const std::string final_b64 =
+      crypto::base64_encode(server.final(unb64(m->respond(first_b64).value().expose())));
   std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) ms.push_back(login_ms(mechanism, credentials, options, first_b64, final_b64));
+  for (int i = 0; i < runs; ++i)
+    ms.push_back(login_ms(mechanism, credentials, options, first_b64, final_b64));
   std::sort(ms.begin(), ms.end());
-  std::printf("%-14s %8u iterations  median %8.2f ms  min %8.2f ms  (%d runs)%s\n", mechanism.c_str(), iterations,
-              ms[ms.size() / 2], ms.front(), runs, note);
+  std::printf("%-14s %8u iterations  median %8.2f ms  min %8.2f ms  (%d runs)%s\n", mechanism.c_str(),
+              iterations, ms[ms.size() / 2], ms.front(), runs, note);
 }
 
 }  // namespace

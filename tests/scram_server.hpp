@@ -22,9 +22,9 @@ struct ScramServer {
   std::string salt = "NaCl-salt-16byte";  // raw
   std::uint32_t iterations = 4096;
   std::string nonce_suffix = "3rfcNHYJY1ZVvWVs7j";
-  bool offers_plus = false;            // a "y" flag is then a downgrade: refuse it
-  std::string binding_type;            // what a "p=" client must name ("" = no binding here)
-  std::string binding_data;            // this side's binding data of the connection
+  bool offers_plus = false;  // a "y" flag is then a downgrade: refuse it
+  std::string binding_type;  // what a "p=" client must name ("" = no binding here)
+  std::string binding_data;  // this side's binding data of the connection
 
   std::string error;  // why the last step refused, as e= would say it
   bool authenticated = false;
@@ -56,7 +56,8 @@ struct ScramServer {
     const std::size_t p = client_final.rfind(",p=");
     if (p == std::string_view::npos) return "e=" + refuse_text("invalid-encoding");
     const std::string without_proof(client_final.substr(0, p));
-    const std::string expected_c = "c=" + crypto::base64_encode(gs2_ + (plus_ ? binding_data : "")) + ",r=" + nonce_;
+    const std::string expected_c =
+        "c=" + crypto::base64_encode(gs2_ + (plus_ ? binding_data : "")) + ",r=" + nonce_;
     if (without_proof != expected_c) return "e=" + refuse_text("channel-bindings-dont-match");
     auto proof = crypto::base64_decode(client_final.substr(p + 3));
     const std::string auth_message = bare_ + "," + server_first_ + "," + without_proof;
@@ -65,7 +66,8 @@ struct ScramServer {
     const std::string signature = crypto::hmac(digest, stored_key, auth_message);
     if (!proof || proof.value().size() != signature.size()) return "e=" + refuse_text("invalid-proof");
     std::string client_key(signature.size(), '\0');
-    for (std::size_t i = 0; i < signature.size(); ++i) client_key[i] = static_cast<char>(proof.value()[i] ^ signature[i]);
+    for (std::size_t i = 0; i < signature.size(); ++i)
+      client_key[i] = static_cast<char>(proof.value()[i] ^ signature[i]);
     if (crypto::hash(digest, client_key) != stored_key) return "e=" + refuse_text("invalid-proof");
     authenticated = true;
     const std::string server_key = crypto::hmac(digest, salted.expose(), "Server Key");

@@ -42,8 +42,8 @@ class ScriptedTransport final : public net::Transport {
   std::function<void(ScriptedTransport&)> on_tls;  // the server's move once TLS is up
 
   // --- configuration ---
-  bool loopback = false;  // peer_is_loopback()
-  bool fail_tls = false;  // start_tls throws NetError(kTls)
+  bool loopback = false;                           // peer_is_loopback()
+  bool fail_tls = false;                           // start_tls throws NetError(kTls)
   std::optional<net::ChannelBindingData> binding;  // channel_binding() once TLS is up
 
   // --- the server's side ---

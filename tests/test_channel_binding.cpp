@@ -42,8 +42,8 @@ struct SelfSigned {
     X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
     X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"),
+                               -1, -1, 0);
     X509_set_issuer_name(cert.get(), name);
     X509_set_pubkey(cert.get(), key.get());
     REQUIRE(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0);
@@ -122,7 +122,9 @@ class TlsSmtpServer {
       return;
     }
     compute_binding(ssl.get());
-    auto tls_write = [&](const std::string& s) { SSL_write(ssl.get(), s.data(), static_cast<int>(s.size())); };
+    auto tls_write = [&](const std::string& s) {
+      SSL_write(ssl.get(), s.data(), static_cast<int>(s.size()));
+    };
     auto tls_line = [&] {
       std::string line;
       char c;
@@ -147,7 +149,8 @@ class TlsSmtpServer {
       if (line.starts_with("EHLO")) {
         tls_write("250-cb.test\r\n250 " + config_.offered + "\r\n");
       } else if (line.starts_with("AUTH SCRAM-")) {
-        scram.digest = line.starts_with("AUTH SCRAM-SHA-256") ? crypto::Digest::kSha256 : crypto::Digest::kSha1;
+        scram.digest =
+            line.starts_with("AUTH SCRAM-SHA-256") ? crypto::Digest::kSha256 : crypto::Digest::kSha1;
         auto first = scram.first(crypto::base64_decode(line.substr(line.find(' ', 5) + 1)).value());
         if (!first) {
           tls_write("535 5.7.8 " + scram.error + "\r\n");
@@ -305,7 +308,8 @@ TEST_CASE("the transport's binding data equals what the server computed", "[tls]
     };
     auto read_reply = [&] {
       std::string got;
-      while (!complete(got)) got.append(buf, transport->read_some(buf, sizeof buf, net::Deadline::after_seconds(10)));
+      while (!complete(got))
+        got.append(buf, transport->read_some(buf, sizeof buf, net::Deadline::after_seconds(10)));
       return got;
     };
     read_reply();

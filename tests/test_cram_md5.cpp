@@ -16,7 +16,6 @@ using smtpn::sasl::cram_md5_response;
 using smtpn::sasl::kMaxCramChallengeBase64;
 using smtpn::sasl::SaslError;
 
-
 namespace {
 
 constexpr std::string_view kRfcChallenge = "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+";

@@ -58,8 +58,8 @@ TEST_CASE("RFC 2831 §4: the DIGEST-MD5 example byte-exact, rspauth checked", "[
 }
 
 TEST_CASE("DIGEST-MD5: a wrong or missing rspauth is never trusted", "[sasl][digest][hostile]") {
-  for (const char* second : {"rspauth=ea40f60335c427b5527b84dbabcdfffe", "", "rspauth=",
-                             "rspauth=ea40f60335c427b5527b84dbabcdfffd,rspauth=00"}) {
+  for (const char* second : {"rspauth=ea40f60335c427b5527b84dbabcdfffe", "",
+                             "rspauth=", "rspauth=ea40f60335c427b5527b84dbabcdfffd,rspauth=00"}) {
     INFO(second);
     Digest d;
     REQUIRE(d.mech->respond(b64(kRfc2831Challenge)).ok());
@@ -72,14 +72,14 @@ TEST_CASE("DIGEST-MD5: a wrong or missing rspauth is never trusted", "[sasl][dig
 
 TEST_CASE("DIGEST-MD5: hostile challenges", "[sasl][digest][hostile]") {
   for (const char* challenge : {
-           "realm=\"x\",qop=\"auth\",algorithm=md5-sess",                       // no nonce
-           "nonce=\"a\",nonce=\"b\",algorithm=md5-sess",                         // two nonces
-           "nonce=\"a\",algorithm=md5",                                          // not md5-sess
-           "nonce=\"a\"",                                                        // no algorithm
-           "nonce=\"a\",qop=\"auth-int,auth-conf\",algorithm=md5-sess",          // no plain auth
-           "nonce=\"a,algorithm=md5-sess",                                       // unterminated
-           "nonce=\"a\" junk,algorithm=md5-sess",                                // garbage after value
-           "=x,nonce=\"a\",algorithm=md5-sess",                                  // empty name
+           "realm=\"x\",qop=\"auth\",algorithm=md5-sess",                // no nonce
+           "nonce=\"a\",nonce=\"b\",algorithm=md5-sess",                 // two nonces
+           "nonce=\"a\",algorithm=md5",                                  // not md5-sess
+           "nonce=\"a\"",                                                // no algorithm
+           "nonce=\"a\",qop=\"auth-int,auth-conf\",algorithm=md5-sess",  // no plain auth
+           "nonce=\"a,algorithm=md5-sess",                               // unterminated
+           "nonce=\"a\" junk,algorithm=md5-sess",                        // garbage after value
+           "=x,nonce=\"a\",algorithm=md5-sess",                          // empty name
        }) {
     INFO(challenge);
     Digest d;
@@ -95,7 +95,8 @@ TEST_CASE("DIGEST-MD5: hostile challenges", "[sasl][digest][hostile]") {
   }
   SECTION("oversize") {
     Digest d;
-    std::string big = std::string(kRfc2831Challenge) + ",x=\"" + std::string(sasl::kMaxDigestChallenge, 'a') + "\"";
+    std::string big =
+        std::string(kRfc2831Challenge) + ",x=\"" + std::string(sasl::kMaxDigestChallenge, 'a') + "\"";
     CHECK(d.mech->respond(b64(big)).error().kind == Kind::kTooLarge);
   }
   SECTION("a qop list with auth among others, quoted escapes, no realm: accepted") {
@@ -110,7 +111,8 @@ TEST_CASE("DIGEST-MD5: hostile challenges", "[sasl][digest][hostile]") {
 }
 
 TEST_CASE("XOAUTH2: user and bearer token on the AUTH line; the error continuation", "[sasl][oauth]") {
-  sasl::Credentials cred{"someuser@example.com", crypto::Secret("ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg")};
+  sasl::Credentials cred{"someuser@example.com",
+                         crypto::Secret("ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg")};
   auto m = sasl::make_mechanism("XOAUTH2", cred);
   auto first = m->initial_response();
   REQUIRE(first.ok());
@@ -164,7 +166,9 @@ TEST_CASE("OAuth: hostile error documents and unusable tokens", "[sasl][oauth][h
     CHECK(n->failure_detail() == "the token was refused, OAuth status (no status)");
   }
   SECTION("a token with a control character or an empty token is refused before sending") {
-    for (const char* token : {"a\x01" "b", "a\r\nb", ""}) {
+    for (const char* token : {"a\x01"
+                              "b",
+                              "a\r\nb", ""}) {
       sasl::Credentials bad{"u", crypto::Secret(token)};
       auto m = sasl::make_mechanism("OAUTHBEARER", bad);
       auto r = m->initial_response();

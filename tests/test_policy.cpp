@@ -97,16 +97,16 @@ PolicyChoice choose_with(Names offered, Names preferred, bool tls, bool binding,
   return choose_mechanisms(in);
 }
 
-const Names kModern = {"DIGEST-MD5", "LOGIN",         "PLAIN",       "CRAM-MD5",           "SCRAM-SHA-1",
+const Names kModern = {"DIGEST-MD5",    "LOGIN",   "PLAIN",       "CRAM-MD5",         "SCRAM-SHA-1",
                        "SCRAM-SHA-256", "XOAUTH2", "OAUTHBEARER", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS",
                        "EXTERNAL"};
 
 }  // namespace
 
 TEST_CASE("default order over TLS with binding: SCRAM -PLUS first, DIGEST-MD5 last", "[policy][sasl]") {
-  CHECK(choose_with(kModern, {}, true, true).candidates ==
-        Names{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "CRAM-MD5",
-              "LOGIN", "DIGEST-MD5"});
+  CHECK(choose_with(kModern, {}, true, true).candidates == Names{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
+                                                                 "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN",
+                                                                 "CRAM-MD5", "LOGIN", "DIGEST-MD5"});
   // Without binding data (TLS 1.2 without extended master secret) -PLUS cannot run.
   CHECK(choose_with(kModern, {}, true, false).candidates ==
         Names{"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "CRAM-MD5", "LOGIN", "DIGEST-MD5"});
@@ -114,7 +114,8 @@ TEST_CASE("default order over TLS with binding: SCRAM -PLUS first, DIGEST-MD5 la
   CHECK(choose_with(kModern, {"SCRAM-SHA-256-PLUS", "PLAIN"}, true, false).candidates == Names{"PLAIN"});
 }
 
-TEST_CASE("a token source puts OAUTHBEARER and XOAUTH2 first; a certificate puts EXTERNAL first", "[policy][sasl]") {
+TEST_CASE("a token source puts OAUTHBEARER and XOAUTH2 first; a certificate puts EXTERNAL first",
+          "[policy][sasl]") {
   const auto token = choose_with(kModern, {}, true, true, true).candidates;
   REQUIRE(token.size() > 3);
   CHECK(Names(token.begin(), token.begin() + 3) == Names{"OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256-PLUS"});
@@ -136,10 +137,12 @@ TEST_CASE("without TLS only the challenge-response mechanisms run", "[policy][sa
   CHECK(reveals_secret("OAUTHBEARER"));
 }
 
-TEST_CASE("DIGEST-MD5 never goes ahead of SCRAM or PLAIN over TLS, even when listed first", "[policy][sasl]") {
+TEST_CASE("DIGEST-MD5 never goes ahead of SCRAM or PLAIN over TLS, even when listed first",
+          "[policy][sasl]") {
   CHECK(choose_with(kModern, {"DIGEST-MD5", "SCRAM-SHA-1"}, false, false).candidates ==
         Names{"SCRAM-SHA-1", "DIGEST-MD5"});
-  CHECK(choose_with(kModern, {"DIGEST-MD5", "PLAIN"}, true, false).candidates == Names{"PLAIN", "DIGEST-MD5"});
+  CHECK(choose_with(kModern, {"DIGEST-MD5", "PLAIN"}, true, false).candidates ==
+        Names{"PLAIN", "DIGEST-MD5"});
   // Without TLS, PLAIN is no reason to demote it; and alone it runs.
   CHECK(choose_with(kModern, {"DIGEST-MD5", "PLAIN"}, false, false, false, false, true).candidates ==
         Names{"DIGEST-MD5", "PLAIN"});

@@ -47,7 +47,9 @@ struct Client {
     REQUIRE(r.value().has_value());
     return unb64(r.value()->expose());
   }
-  Result<crypto::Secret, SaslError> step(std::string_view server_message) { return mech->respond(b64(server_message)); }
+  Result<crypto::Secret, SaslError> step(std::string_view server_message) {
+    return mech->respond(b64(server_message));
+  }
   std::string step_ok(std::string_view server_message) {
     auto r = step(server_message);
     INFO((r.ok() ? std::string() : r.error().message));
@@ -61,7 +63,8 @@ struct Client {
   }
 };
 
-constexpr std::string_view kRfc5802ServerFirst = "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096";
+constexpr std::string_view kRfc5802ServerFirst =
+    "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096";
 
 std::string server_first_with_count(std::string_view count) {
   return "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=" + std::string(count);
@@ -112,7 +115,8 @@ TEST_CASE("a fresh random nonce per exchange when none is fixed", "[sasl][scram]
   CHECK(fa.find(',', 12) == std::string::npos);
 }
 
-TEST_CASE("the server's signature is required: wrong, missing, or an error instead", "[sasl][scram][hostile]") {
+TEST_CASE("the server's signature is required: wrong, missing, or an error instead",
+          "[sasl][scram][hostile]") {
   auto after_first = [] {
     auto c = std::make_unique<Client>("SCRAM-SHA-1");
     c->first();
@@ -197,11 +201,11 @@ TEST_CASE("iteration counts outside [4096, ceiling] or not numbers are refused b
 
 TEST_CASE("the server nonce must extend ours", "[sasl][scram][hostile]") {
   for (const char* first : {
-           "r=fyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096",          // ours, not extended
-           "r=XXXX+d2lbbFgONRv9qkxdawL3rfc,s=QSXCR+Q6sek8bf92,i=4096",      // not ours
-           "r=fyko+d2lbbFgONRv9qkxdaw,s=QSXCR+Q6sek8bf92,i=4096",           // shorter
-           "r=3rfcfyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096",      // ours in the middle
-           "r=fyko+d2lbbFgONRv9qkxdawL\x7f,s=QSXCR+Q6sek8bf92,i=4096",     // extension not printable
+           "r=fyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096",      // ours, not extended
+           "r=XXXX+d2lbbFgONRv9qkxdawL3rfc,s=QSXCR+Q6sek8bf92,i=4096",  // not ours
+           "r=fyko+d2lbbFgONRv9qkxdaw,s=QSXCR+Q6sek8bf92,i=4096",       // shorter
+           "r=3rfcfyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096",  // ours in the middle
+           "r=fyko+d2lbbFgONRv9qkxdawL\x7f,s=QSXCR+Q6sek8bf92,i=4096",  // extension not printable
        }) {
     INFO(first);
     Client c("SCRAM-SHA-1");
@@ -212,11 +216,11 @@ TEST_CASE("the server nonce must extend ours", "[sasl][scram][hostile]") {
 
 TEST_CASE("malformed, oversize and out-of-order server messages", "[sasl][scram][hostile]") {
   SECTION("attributes out of order, unknown mandatory extension, bad salt, server error") {
-    for (const char* first : {"s=QSXCR+Q6sek8bf92,r=fyko+d2lbbFgONRv9qkxdawL3rfc,i=4096",
-                              "m=ext,r=fyko+d2lbbFgONRv9qkxdawL3rfc,s=QSXCR+Q6sek8bf92,i=4096",
-                              "r=fyko+d2lbbFgONRv9qkxdawL3rfc,s=,i=4096",
-                              "r=fyko+d2lbbFgONRv9qkxdawL3rfc,s=!!!!,i=4096",
-                              "r=fyko+d2lbbFgONRv9qkxdawL3rfc,,s=QSXCR+Q6sek8bf92,i=4096", "", "garbage"}) {
+    for (const char* first :
+         {"s=QSXCR+Q6sek8bf92,r=fyko+d2lbbFgONRv9qkxdawL3rfc,i=4096",
+          "m=ext,r=fyko+d2lbbFgONRv9qkxdawL3rfc,s=QSXCR+Q6sek8bf92,i=4096",
+          "r=fyko+d2lbbFgONRv9qkxdawL3rfc,s=,i=4096", "r=fyko+d2lbbFgONRv9qkxdawL3rfc,s=!!!!,i=4096",
+          "r=fyko+d2lbbFgONRv9qkxdawL3rfc,,s=QSXCR+Q6sek8bf92,i=4096", "", "garbage"}) {
       INFO(first);
       Client c("SCRAM-SHA-1");
       c.first();
@@ -235,7 +239,8 @@ TEST_CASE("malformed, oversize and out-of-order server messages", "[sasl][scram]
   SECTION("a message beyond the bound is refused undecoded") {
     Client c("SCRAM-SHA-1");
     c.first();
-    const std::string huge = std::string(kRfc5802ServerFirst) + ",x=" + std::string(sasl::kMaxScramMessage, 'a');
+    const std::string huge =
+        std::string(kRfc5802ServerFirst) + ",x=" + std::string(sasl::kMaxScramMessage, 'a');
     CHECK(c.step_fails(huge) == Kind::kTooLarge);
     Client e("SCRAM-SHA-1");
     e.first();
@@ -260,7 +265,8 @@ TEST_CASE("malformed, oversize and out-of-order server messages", "[sasl][scram]
   }
 }
 
-TEST_CASE("user names are saslname-escaped; SASLprep's prohibitions are enforced", "[sasl][scram][saslprep]") {
+TEST_CASE("user names are saslname-escaped; SASLprep's prohibitions are enforced",
+          "[sasl][scram][saslprep]") {
   SECTION("= and , escaped") {
     Client c("SCRAM-SHA-256");
     c.credentials.user = "a=b,c";
@@ -272,10 +278,14 @@ TEST_CASE("user names are saslname-escaped; SASLprep's prohibitions are enforced
     c.credentials.password = crypto::Secret("p\xc3\xa4ss");
     CHECK(c.first() == "n,,n=j\xc3\xbcrgen,r=fyko+d2lbbFgONRv9qkxdawL");
   }
-  for (const std::string_view bad : {std::string_view("us\ter"), std::string_view("us\x7f" "er"),
-                                     std::string_view("us\xc2\x85" "er"), std::string_view("\xff"),
-                                     std::string_view("\xc0\xaf"), std::string_view("\xed\xa0\x80"),
-                                     std::string_view("ab\xe2\x82"), std::string_view("nul\0x", 5), std::string_view("")}) {
+  for (const std::string_view bad :
+       {std::string_view("us\ter"),
+        std::string_view("us\x7f"
+                         "er"),
+        std::string_view("us\xc2\x85"
+                         "er"),
+        std::string_view("\xff"), std::string_view("\xc0\xaf"), std::string_view("\xed\xa0\x80"),
+        std::string_view("ab\xe2\x82"), std::string_view("nul\0x", 5), std::string_view("")}) {
     INFO("user bytes: " << bad.size());
     Client u("SCRAM-SHA-1");
     u.credentials.user = std::string(bad);
@@ -309,7 +319,8 @@ TEST_CASE("gs2 flag and channel binding", "[sasl][scram][plus]") {
   CHECK(run("SCRAM-SHA-256", true, false).starts_with("y,,n=user,r="));
   CHECK(run("SCRAM-SHA-256", true, true).starts_with("n,,n=user,r="));
   CHECK(run("SCRAM-SHA-256-PLUS", true, true).starts_with("p=tls-exporter,,n=user,r="));
-  CHECK(run("SCRAM-SHA-1-PLUS", false, true).starts_with("error: SCRAM-SHA-1-PLUS needs TLS channel binding"));
+  CHECK(
+      run("SCRAM-SHA-1-PLUS", false, true).starts_with("error: SCRAM-SHA-1-PLUS needs TLS channel binding"));
 
   SECTION("c= carries the gs2 header and the binding data, and a conforming server accepts it") {
     for (const auto digest : {crypto::Digest::kSha1, crypto::Digest::kSha256}) {

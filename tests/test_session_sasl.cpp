@@ -59,12 +59,15 @@ struct SaslExchange : Exchange {
     switch (stage) {
       case 0: {
         if (!line.starts_with("AUTH SCRAM-")) return false;
-        scram.digest = line.starts_with("AUTH SCRAM-SHA-256") ? crypto::Digest::kSha256 : crypto::Digest::kSha1;
+        scram.digest =
+            line.starts_with("AUTH SCRAM-SHA-256") ? crypto::Digest::kSha256 : crypto::Digest::kSha1;
         const std::size_t space = line.find(' ', 5);
         const auto first = scram.first(unb64(line.substr(space + 1)));
         stage = first ? 1 : 3;
-        if (!first) say("535 5.7.8 " + scram.error);
-        else say("334 " + b64(server_first = *first));
+        if (!first)
+          say("535 5.7.8 " + scram.error);
+        else
+          say("334 " + b64(server_first = *first));
         return true;
       }
       case 1: {
@@ -121,7 +124,8 @@ TEST_CASE("SCRAM-SHA-256 is chosen over PLAIN and runs to the server's signature
   // Neither the first message, the proof nor anything derived from the password is traced.
   CHECK(x.trace_has("C: AUTH SCRAM-SHA-256 <redacted>"));
   for (const auto& l : lines)
-    if (!l.empty() && !l.starts_with("MAIL") && !l.starts_with("RCPT") && l != "DATA" && l != "." && l != "QUIT")
+    if (!l.empty() && !l.starts_with("MAIL") && !l.starts_with("RCPT") && l != "DATA" && l != "." &&
+        l != "QUIT")
       CHECK_FALSE(x.trace_has(l.starts_with("AUTH ") ? l.substr(19) : l));
   CHECK(x.password_calls == 1);
 }
@@ -159,7 +163,8 @@ TEST_CASE("a 235 without the server's signature, or with a wrong one, is refused
   }
 }
 
-TEST_CASE("a hostile iteration count is cancelled with * before any hashing", "[session][sasl][scram][hostile]") {
+TEST_CASE("a hostile iteration count is cancelled with * before any hashing",
+          "[session][sasl][scram][hostile]") {
   const auto count = GENERATE(as<std::uint32_t>{}, 0u, 1u, 4095u, 4294967295u);
   CAPTURE(count);
   SaslExchange x("AUTH SCRAM-SHA-256");
@@ -206,7 +211,8 @@ TEST_CASE("SCRAM-SHA-256-PLUS binds to the transport's TLS channel", "[session][
   }
 }
 
-TEST_CASE("-PLUS stripped from the list: the y flag lets a binding server catch it", "[session][sasl][plus]") {
+TEST_CASE("-PLUS stripped from the list: the y flag lets a binding server catch it",
+          "[session][sasl][plus]") {
   SaslExchange x("AUTH SCRAM-SHA-256");  // what a man in the middle left of "... SCRAM-SHA-256-PLUS"
   x.transport.binding = net::ChannelBindingData{"tls-exporter", "data"};
   x.scram.offers_plus = true;  // the real server does support it
@@ -252,14 +258,18 @@ TEST_CASE("a token source puts XOAUTH2 first; the token is never traced", "[sess
   OAuthExchange x("AUTH PLAIN SCRAM-SHA-256 XOAUTH2");
   x.server.on("AUTH XOAUTH2 ", {"235 2.7.0 accepted"});
   CHECK(x.send().mechanism == "XOAUTH2");
-  CHECK(unb64(x.auth_lines()[0].substr(13)) == "user=user\x01" "auth=Bearer " + std::string(kToken) + "\x01\x01");
+  CHECK(unb64(x.auth_lines()[0].substr(13)) ==
+        "user=user\x01"
+        "auth=Bearer " +
+            std::string(kToken) + "\x01\x01");
   CHECK(x.token_calls == 1);
   CHECK(x.password_calls == 0);
   CHECK(x.trace_has("C: AUTH XOAUTH2 <redacted>"));
   CHECK_FALSE(x.trace_has(x.auth_lines()[0].substr(13)));
 }
 
-TEST_CASE("the OAuth error continuation: answered, final failure read, status reported", "[session][sasl][oauth]") {
+TEST_CASE("the OAuth error continuation: answered, final failure read, status reported",
+          "[session][sasl][oauth]") {
   const std::string json = R"({"status":"invalid_token","schemes":"bearer","scope":"mail"})";
   SECTION("XOAUTH2 answers with an empty line") {
     OAuthExchange x("AUTH XOAUTH2");
@@ -284,7 +294,8 @@ TEST_CASE("the OAuth error continuation: answered, final failure read, status re
   }
 }
 
-TEST_CASE("an initial response too long for the AUTH line waits for the empty 334", "[session][sasl][oauth]") {
+TEST_CASE("an initial response too long for the AUTH line waits for the empty 334",
+          "[session][sasl][oauth]") {
   SaslExchange x("AUTH XOAUTH2");
   const std::string token(600, 't');
   x.options.mechanisms = {"XOAUTH2"};
@@ -306,7 +317,8 @@ TEST_CASE("an initial response too long for the AUTH line waits for the empty 33
   }
 }
 
-TEST_CASE("EXTERNAL with a client certificate sends the empty initial response", "[session][sasl][external]") {
+TEST_CASE("EXTERNAL with a client certificate sends the empty initial response",
+          "[session][sasl][external]") {
   SaslExchange x("AUTH PLAIN EXTERNAL");
   x.options.tls.client_cert_file = "/nonexistent/client.pem";  // the scripted TLS does not read it
   x.server.on("AUTH EXTERNAL =", {"235 2.7.0 certificate accepted"});
@@ -319,7 +331,8 @@ TEST_CASE("EXTERNAL with a client certificate sends the empty initial response",
 }
 
 TEST_CASE("DIGEST-MD5 runs to the rspauth, and a 235 without it is refused", "[session][sasl][digest]") {
-  const std::string challenge = R"(realm="mx.test",nonce="n0nce",qop="auth",algorithm=md5-sess,charset=utf-8)";
+  const std::string challenge =
+      R"(realm="mx.test",nonce="n0nce",qop="auth",algorithm=md5-sess,charset=utf-8)";
   SaslExchange x("AUTH DIGEST-MD5");
   x.server.on("AUTH DIGEST-MD5", {"334 " + b64(challenge), "235 2.7.0 no rspauth from me"});
   const auto err = x.failure();

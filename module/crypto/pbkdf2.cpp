@@ -9,11 +9,14 @@
 
 namespace smtpn::crypto {
 
-Secret pbkdf2_hmac(Digest digest, std::string_view password, std::string_view salt, std::uint32_t iterations) {
+Secret pbkdf2_hmac(Digest digest, std::string_view password, std::string_view salt,
+                   std::uint32_t iterations) {
   if (iterations == 0 || iterations > static_cast<std::uint32_t>(INT_MAX) || password.size() > INT_MAX ||
       salt.size() > INT_MAX)
     throw CryptoError(CryptoError::Kind::kFailed, "PBKDF2 parameters out of range");
-  const EVP_MD* md = digest == Digest::kSha256 ? EVP_sha256() : digest == Digest::kSha1 ? EVP_sha1() : EVP_md5();
+  const EVP_MD* md = digest == Digest::kSha256 ? EVP_sha256()
+                     : digest == Digest::kSha1 ? EVP_sha1()
+                                               : EVP_md5();
   std::string out(digest_size(digest), '\0');
   // A NULL pointer with length 0 is fine here, but keep it a valid one for clarity.
   static const char kEmpty = 0;

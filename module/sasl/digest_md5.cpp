@@ -133,8 +133,8 @@ class DigestMd5 final : public Mechanism {
       return failure(Kind::kBadChallenge, "server does not offer qop=auth");
     const bool utf8 = one("charset") == std::optional<std::string>("utf-8");
     const std::string realm = one("realm").value_or("");
-    const std::string cnonce =
-        options_.client_nonce.empty() ? crypto::base64_encode(crypto::random_bytes(18)) : options_.client_nonce;
+    const std::string cnonce = options_.client_nonce.empty() ? crypto::base64_encode(crypto::random_bytes(18))
+                                                             : options_.client_nonce;
     const std::string uri = service_ + "/" + options_.host;
     const std::string nc = "00000001";
 
@@ -149,8 +149,8 @@ class DigestMd5 final : public Mechanism {
 
     std::string out = utf8 ? "charset=utf-8," : "";
     out += "username=" + quoted(credentials_.user) + ",realm=" + quoted(realm) + ",nonce=" + quoted(*nonce) +
-           ",nc=" + nc + ",cnonce=" + quoted(cnonce) + ",digest-uri=" + quoted(uri) + ",response=" + response +
-           ",qop=auth";
+           ",nc=" + nc + ",cnonce=" + quoted(cnonce) + ",digest-uri=" + quoted(uri) +
+           ",response=" + response + ",qop=auth";
     return crypto::Secret{crypto::base64_encode(out)};
   }
 

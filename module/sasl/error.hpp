@@ -18,7 +18,7 @@ struct SaslError {
     kBadCredentials,     // the user name or password cannot be used (SASLprep prohibits it)
   };
   Kind kind;
-  std::string message;  // never carries secret material
+  std::string message;                               // never carries secret material
   std::optional<std::size_t> offset = std::nullopt;  // where in the challenge text, when known
 };
 

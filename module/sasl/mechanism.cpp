@@ -115,8 +115,8 @@ bool needs_channel_binding(std::string_view name) { return name.ends_with("-PLUS
 
 const std::vector<std::string>& supported_mechanisms() {
   static const std::vector<std::string> kAll = {
-      "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "CRAM-MD5",
-      "LOGIN", "DIGEST-MD5", "XOAUTH2", "OAUTHBEARER", "EXTERNAL"};
+      "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "CRAM-MD5", "LOGIN",
+      "DIGEST-MD5",         "XOAUTH2",          "OAUTHBEARER",   "EXTERNAL"};
   return kAll;
 }
 

@@ -37,7 +37,7 @@ struct MechanismOptions {
   std::string host;  // server name: OAUTHBEARER's host=, DIGEST-MD5's digest-uri
   std::string port;
   bool server_offers_plus = false;  // the server advertised a -PLUS mechanism (SCRAM's gs2 flag)
-  std::string client_nonce;  // fixed nonce (known-answer tests); empty: random per exchange
+  std::string client_nonce;         // fixed nonce (known-answer tests); empty: random per exchange
 };
 
 class Mechanism {

@@ -23,7 +23,8 @@ class Bearer final : public Mechanism {
     if (token.empty()) return Unexpected{SaslError{Kind::kBadCredentials, "the OAuth token is empty"}};
     for (char c : token)
       if (c < 0x20 || c > 0x7E)
-        return Unexpected{SaslError{Kind::kBadCredentials, "the OAuth token contains a non-printable character"}};
+        return Unexpected{
+            SaslError{Kind::kBadCredentials, "the OAuth token contains a non-printable character"}};
     std::string blob;
     if (options_) {
       // RFC 7628 §3.1: gs2 header without channel binding, then kvpairs separated by ^A.
@@ -46,15 +47,15 @@ class Bearer final : public Mechanism {
     if (answered_error_)
       return Unexpected{SaslError{Kind::kBadChallenge, name_ + " server challenged again after its error"}};
     if (challenge_base64.size() > crypto::base64_encoded_size(kMaxOAuthError))
-      return Unexpected{SaslError{Kind::kTooLarge, name_ + " error document exceeds " +
-                                                       std::to_string(kMaxOAuthError) + " bytes"}};
+      return Unexpected{SaslError{
+          Kind::kTooLarge, name_ + " error document exceeds " + std::to_string(kMaxOAuthError) + " bytes"}};
     auto json = crypto::base64_decode(challenge_base64);
     if (!json)
-      return Unexpected{SaslError{Kind::kBadChallenge, name_ + " error document is not valid base64",
-                                  json.error().offset}};
+      return Unexpected{
+          SaslError{Kind::kBadChallenge, name_ + " error document is not valid base64", json.error().offset}};
     if (json.value().size() > kMaxOAuthError)
-      return Unexpected{SaslError{Kind::kTooLarge, name_ + " error document exceeds " +
-                                                       std::to_string(kMaxOAuthError) + " bytes"}};
+      return Unexpected{SaslError{
+          Kind::kTooLarge, name_ + " error document exceeds " + std::to_string(kMaxOAuthError) + " bytes"}};
     answered_error_ = true;
     status_ = oauth_error_status(json.value());
     if (status_.empty()) status_ = "(no status)";

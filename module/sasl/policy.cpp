@@ -41,9 +41,9 @@ PolicyChoice choose_mechanisms(const PolicyInput& input) {
       choice.candidates.push_back(name);
   }
   // DIGEST-MD5 is obsolete (RFC 6331): whatever the list says, SCRAM and PLAIN over TLS go first.
-  const bool better = std::any_of(choice.candidates.begin(), choice.candidates.end(), [&](const std::string& n) {
-    return n.starts_with("SCRAM-") || (n == "PLAIN" && input.encrypted);
-  });
+  const bool better = std::any_of(
+      choice.candidates.begin(), choice.candidates.end(),
+      [&](const std::string& n) { return n.starts_with("SCRAM-") || (n == "PLAIN" && input.encrypted); });
   if (better)
     std::stable_partition(choice.candidates.begin(), choice.candidates.end(),
                           [](const std::string& n) { return n != "DIGEST-MD5"; });

@@ -26,7 +26,8 @@ std::optional<std::vector<std::pair<char, std::string_view>>> attributes(std::st
   while (true) {
     const std::size_t comma = message.find(',');
     const std::string_view item = message.substr(0, comma);
-    const bool alpha = item.size() >= 2 && ((item[0] >= 'a' && item[0] <= 'z') || (item[0] >= 'A' && item[0] <= 'Z'));
+    const bool alpha =
+        item.size() >= 2 && ((item[0] >= 'a' && item[0] <= 'z') || (item[0] >= 'A' && item[0] <= 'Z'));
     if (!alpha || item[1] != '=') return std::nullopt;
     out.emplace_back(item[0], item.substr(2));
     if (comma == std::string_view::npos) return out;
@@ -74,12 +75,14 @@ class Scram final : public Mechanism {
                                                   : options_.client_nonce;
     client_first_bare_ = "n=" + saslname(credentials_.user) + ",r=" + client_nonce_;
     step_ = Step::kSentFirst;
-    return std::optional<crypto::Secret>{crypto::Secret{crypto::base64_encode(gs2_header_ + client_first_bare_)}};
+    return std::optional<crypto::Secret>{
+        crypto::Secret{crypto::base64_encode(gs2_header_ + client_first_bare_)}};
   }
 
   Result<crypto::Secret, SaslError> respond(std::string_view challenge_base64) override {
     if (challenge_base64.size() > crypto::base64_encoded_size(kMaxScramMessage))
-      return failure(Kind::kTooLarge, name_ + " server message of " + std::to_string(challenge_base64.size()) +
+      return failure(Kind::kTooLarge, name_ + " server message of " +
+                                          std::to_string(challenge_base64.size()) +
                                           " base64 characters exceeds the limit of " +
                                           std::to_string(crypto::base64_encoded_size(kMaxScramMessage)));
     auto decoded = crypto::base64_decode(challenge_base64);
@@ -88,21 +91,24 @@ class Scram final : public Mechanism {
                                   name_ + " server message is not valid base64: " + decoded.error().message(),
                                   decoded.error().offset}};
     if (decoded.value().size() > kMaxScramMessage)
-      return failure(Kind::kTooLarge, name_ + " server message exceeds " + std::to_string(kMaxScramMessage) + " bytes");
+      return failure(Kind::kTooLarge,
+                     name_ + " server message exceeds " + std::to_string(kMaxScramMessage) + " bytes");
     switch (step_) {
       case Step::kSentFirst: return client_final(decoded.value());
       case Step::kSentFinal: return verify_server_final(decoded.value());
       case Step::kStart: break;
-      case Step::kDone: return failure(Kind::kBadChallenge, name_ + " server sent a message after its final one");
+      case Step::kDone:
+        return failure(Kind::kBadChallenge, name_ + " server sent a message after its final one");
     }
     return failure(Kind::kBadChallenge, name_ + " server challenged before the client's first message");
   }
 
   std::optional<SaslError> finish() override {
     if (step_ == Step::kDone) return std::nullopt;
-    return SaslError{Kind::kServerNotVerified,
-                     "the server accepted " + name_ +
-                         " without proving it knows the password (no server signature): refusing to trust it"};
+    return SaslError{
+        Kind::kServerNotVerified,
+        "the server accepted " + name_ +
+            " without proving it knows the password (no server signature): refusing to trust it"};
   }
 
  private:
@@ -113,7 +119,8 @@ class Scram final : public Mechanism {
     if (!attrs) return failure(Kind::kBadChallenge, name_ + " server-first-message is malformed");
     for (const auto& [key, value] : *attrs)
       if (key == 'e')
-        return failure(Kind::kServerError, name_ + ": the server reported \"" + printable_excerpt(value) + "\"");
+        return failure(Kind::kServerError,
+                       name_ + ": the server reported \"" + printable_excerpt(value) + "\"");
     if (attrs->front().first == 'm')
       return failure(Kind::kBadChallenge, name_ + " server requires an extension we do not know (m=)");
     if (attrs->size() < 3 || (*attrs)[0].first != 'r' || (*attrs)[1].first != 's' || (*attrs)[2].first != 'i')
@@ -129,14 +136,16 @@ class Scram final : public Mechanism {
     std::uint64_t count = 0;
     const auto [end, ec] = std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
     const bool all_digits = end == count_text.data() + count_text.size();
-    if (ec == std::errc::result_out_of_range && all_digits) count = std::uint64_t(-1);  // refused below
+    if (ec == std::errc::result_out_of_range && all_digits)
+      count = std::uint64_t(-1);  // refused below
     else if (count_text.empty() || ec != std::errc() || !all_digits)
-      return failure(Kind::kBadChallenge,
-                     name_ + " iteration count \"" + printable_excerpt(count_text, 24) + "\" is not a number");
+      return failure(Kind::kBadChallenge, name_ + " iteration count \"" + printable_excerpt(count_text, 24) +
+                                              "\" is not a number");
     if (count < kScramMinIterations || count > options_.scram_max_iterations)
       return failure(Kind::kOutOfBounds, name_ + " iteration count " + printable_excerpt(count_text, 24) +
-                                             " is outside the accepted range " + std::to_string(kScramMinIterations) +
-                                             "–" + std::to_string(options_.scram_max_iterations) +
+                                             " is outside the accepted range " +
+                                             std::to_string(kScramMinIterations) + "–" +
+                                             std::to_string(options_.scram_max_iterations) +
                                              " (the ceiling is :scram-max-iterations)");
 
     std::string binding_input = gs2_header_;
@@ -169,8 +178,9 @@ class Scram final : public Mechanism {
     auto signature = crypto::base64_decode(attrs->front().second);
     if (!signature || !crypto::equal_constant_time(signature.value(), server_signature_.expose()))
       return failure(Kind::kServerNotVerified,
-                     name_ + " server signature is wrong: the server does not know the password, or "
-                             "someone is in the middle");
+                     name_ +
+                         " server signature is wrong: the server does not know the password, or "
+                         "someone is in the middle");
     step_ = Step::kDone;
     return crypto::Secret{};  // the empty response that lets the server say 235
   }

@@ -248,8 +248,7 @@ bool Session::run_mechanism(const std::string& name) {
   auto mechanism = sasl::make_mechanism(name, credentials, mech_options);
 
   auto initial = mechanism->initial_response();
-  if (!initial)
-    throw SmtpError(Kind::kAuth, "cannot start " + name + ": " + initial.error().message);
+  if (!initial) throw SmtpError(Kind::kAuth, "cannot start " + name + ": " + initial.error().message);
   // RFC 4954 §4: an initial response that would push the command past 512 octets waits for
   // the server's empty 334 instead of riding on the AUTH line.
   std::optional<crypto::Secret> deferred;
