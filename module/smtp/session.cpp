@@ -316,9 +316,10 @@ bool Session::run_mechanism(const std::string& name) {
 
 void Session::read_cancel_reply() noexcept {
   // The server owes a reply to "*" (501); read it so the trace shows it, but the error
-  // we are about to raise is what matters.
+  // we are about to raise is what matters, so a server that stays silent gets only the
+  // short QUIT wait.
   try {
-    read_reply(timeouts_.command);
+    read_reply(timeouts_.quit);
   } catch (...) {
   }
 }
