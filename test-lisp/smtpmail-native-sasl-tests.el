@@ -197,7 +197,8 @@ Return (RESULT ID TRACE-LINES)."
 
 (ert-deftest smtpmail-native-sasl-dovecot-saslprep ()
   "A decomposed non-ASCII login works once SASLprep (NFKC) normalised it.
-Dovecot compares bytes; its passwd holds the NFC form."
+Dovecot compares bytes; its passwd holds the NFC form.  Every mechanism
+that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
   (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
   (let* ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot)))))
          (user (string ?j ?u #x308 ?r ?g ?e ?n))                    ; u + combining diaeresis
@@ -209,7 +210,7 @@ Dovecot compares bytes; its passwd holds the NFC form."
     (let ((args (smtpmail-native-sasl-arguments "127.0.0.1" port user (lambda () password) nil nil)))
       (should (equal (plist-get args :user) "j\u00FCrgen"))
       (should (equal (funcall (plist-get args :password)) "p\u00E4ssw\u00F6rd"))
-      (dolist (mech '(scram-sha-256 plain))
+      (dolist (mech '(scram-sha-256 plain cram-md5 digest-md5))
         (should (equal (plist-get (car (apply #'smtpmail-native-sasl-tests--send port
                                               (plist-put (copy-sequence args) :mechanisms (list mech))))
                                   :auth)
