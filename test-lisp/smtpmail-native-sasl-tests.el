@@ -10,6 +10,7 @@
 ;;     SCRAM-SHA-1, SCRAM-SHA-256, DIGEST-MD5.
 ;;   Dovecot's oauth2 passdb against test-servers/oauth-introspect.py: OAUTHBEARER and
 ;;     XOAUTH2, a refused token's error continuation, the token function of smtpmail.
+;;   Exim's external authenticator: EXTERNAL with a client certificate from the test CA.
 ;;
 ;; Neither server does SCRAM-...-PLUS; channel binding is proved in the Catch2 suite
 ;; (tests/test_channel_binding.cpp) against an in-process OpenSSL server.
@@ -257,6 +258,68 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
                                                  :data "x")
                            :type 'smtpmail-native-error)))
     (should (string-match-p ":scram-max-iterations must lie between 4096 and" (cadr err)))))
+
+;;;; EXTERNAL with a TLS client certificate (Exim's external authenticator)
+
+(defun smtpmail-native-sasl-tests--client-cert (cn)
+  "Return (CERT-FILE . KEY-FILE) of a client certificate for CN from the test CA."
+  (smtpmail-native-compat--server "good")     ; the CA exists once a server started
+  (let* ((ca (expand-file-name "ca" smtpmail-native-test-servers--root))
+         (base (smtpmail-native-sasl-tests--private (concat "client-" cn)))
+         (key (concat base ".key")) (csr (concat base ".csr")) (crt (concat base ".pem"))
+         (ext (concat base ".cnf")))
+    (unless (file-exists-p crt)
+      (with-temp-file ext (insert "extendedKeyUsage = clientAuth\n"))
+      (unless (and (eq 0 (call-process "openssl" nil nil nil "req" "-new" "-newkey" "ec" "-pkeyopt"
+                                       "ec_paramgen_curve:P-256" "-nodes" "-keyout" key
+                                       "-subj" (concat "/CN=" cn) "-out" csr))
+                   (eq 0 (call-process "openssl" nil nil nil "x509" "-req" "-in" csr
+                                       "-CA" (expand-file-name "ca.pem" ca)
+                                       "-CAkey" (expand-file-name "ca.key" ca)
+                                       "-set_serial" (number-to-string (random 1000000))
+                                       "-days" "2" "-extfile" ext "-out" crt)))
+        (error "Cannot make a client certificate for %s" cn)))
+    (cons crt key)))
+
+(defun smtpmail-native-sasl-tests--external-exim ()
+  "Port of an Exim that offers EXTERNAL to clients with a verified certificate for alice."
+  (unless (assoc "external" smtpmail-native-test-servers--running)
+    (let ((auths (smtpmail-native-sasl-tests--private "external-authenticators"))
+          (ca-file (progn (smtpmail-native-compat--server "good")
+                          (smtpmail-native-test-servers-get "CA_FILE"))))
+      (with-temp-file auths
+        (insert "external:\n  driver = external\n  public_name = EXTERNAL\n"
+                "  server_advertise_condition = ${if bool{$tls_in_certificate_verified}}\n"
+                "  server_param2 = ${certextract{subject,CN}{$tls_in_peercert}}\n"
+                "  server_condition = ${if eq{$auth2}{alice}}\n"
+                "  server_set_id = $auth2\n"))
+      (smtpmail-native-test-servers-start
+       "good" :name "external"
+       :args (list "--main" (concat "tls_verify_certificates = " ca-file)
+                   "--main" "tls_try_verify_hosts = *" "--authenticators" auths))))
+  (smtpmail-native-test-servers-port "SMTP_PORT" "external"))
+
+(ert-deftest smtpmail-native-sasl-exim-external ()
+  "A client certificate for alice logs in with EXTERNAL, chosen first; no password is needed."
+  (let* ((port (smtpmail-native-sasl-tests--external-exim))
+         (alice (smtpmail-native-sasl-tests--client-cert "alice"))
+         (mallory (smtpmail-native-sasl-tests--client-cert "mallory")))
+    (pcase-let ((`(,result ,id ,_trace)
+                 (smtpmail-native-sasl-tests--send port :user "alice"
+                                                   :client-cert (car alice) :client-key (cdr alice))))
+      (should (eq (plist-get result :auth) 'external))
+      (should (smtpmail-native-compat--one id "external")))
+    ;; Another name in the certificate: the server refuses, and no other mechanism is tried.
+    (let ((err (should-error (smtpmail-native-sasl-tests--send port :user "alice" :password "wonderland-secret"
+                                                               :client-cert (car mallory)
+                                                               :client-key (cdr mallory))
+                             :type 'smtpmail-native-auth-error)))
+      (should (equal (nth 2 err) 535)))
+    ;; Without a certificate EXTERNAL is neither offered nor chosen.
+    (should (eq (plist-get (car (smtpmail-native-sasl-tests--send port :user "alice"
+                                                                  :password "wonderland-secret"))
+                           :auth)
+                'plain))))
 
 ;;;; OAuth 2 against Dovecot's oauth2 passdb
 
