@@ -282,7 +282,7 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
     (cons crt key)))
 
 (defun smtpmail-native-sasl-tests--external-exim ()
-  "Port of an Exim that offers EXTERNAL to clients with a verified certificate for alice."
+  "Port of an Exim offering EXTERNAL; it accepts a verified certificate for alice."
   (unless (assoc "external" smtpmail-native-test-servers--running)
     (let ((auths (smtpmail-native-sasl-tests--private "external-authenticators"))
           (ca-file (progn (smtpmail-native-compat--server "good")
