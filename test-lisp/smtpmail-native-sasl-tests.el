@@ -363,6 +363,36 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
         (should (smtpmail-native-compat--one (smtpmail-native-compat--send "To: bob@example.org\n")))
         (should (equal calls `(("localhost" ,port "alice"))))))))
 
+(ert-deftest smtpmail-native-sasl-auth-source-smtp-auth ()
+  "An auth-source entry's smtp-auth picks the mechanism; for XOAUTH2 its password is the token."
+  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
+  (let ((oauth-port (string-to-number
+                     (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot t)))))
+        (plain-port (string-to-number
+                     (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot))))))
+    (smtpmail-native-compat--with-smtp
+      (let ((auth-sources
+             (list (smtpmail-native-compat--write-file
+                    "sasl.netrc"
+                    (format "machine localhost port %d login alice password %s smtp-auth xoauth2
+machine localhost port %d login alice password wonderland-secret smtp-auth \"cram-md5 plain\"\n"
+                            oauth-port smtpmail-native-sasl-tests--token plain-port))))
+            (trace nil))
+        (advice-add 'smtpmail-native-send :around
+                    (lambda (send &rest args)
+                      (let ((result (apply send args)))
+                        (push (plist-get result :auth) trace)
+                        result))
+                    '((name . sasl-test-spy)))
+        (unwind-protect
+            (dolist (port (list oauth-port plain-port))
+              (let ((smtpmail-smtp-service port))
+                (should (smtpmail-native-compat--one
+                         (smtpmail-native-compat--send "To: bob@example.org\n")))))
+          (advice-remove 'smtpmail-native-send 'sasl-test-spy))
+        ;; SCRAM is offered by the second server, but the entry's list wins.
+        (should (equal (reverse trace) '(xoauth2 cram-md5)))))))
+
 ;;;; The Lisp side alone
 
 (ert-deftest smtpmail-native-sasl-prepare ()
