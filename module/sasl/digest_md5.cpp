@@ -141,11 +141,23 @@ class DigestMd5 final : public Mechanism {
     std::string secret_input = credentials_.user + ":" + realm + ":";
     secret_input.append(credentials_.password.expose());
     crypto::Secret held{std::move(secret_input)};
-    crypto::Secret a1{md5(held.expose()) + ":" + *nonce + ":" + cnonce};
-    crypto::Secret ha1{md5_hex(a1.expose())};
+    // H(user:realm:password) and everything built on it is password-equivalent: held in
+    // Secrets, and each intermediate string wiped.
+    crypto::Secret a1{md5(held.expose())};
+    std::string a1_text(a1.expose());
+    a1_text += ":" + *nonce + ":" + cnonce;
+    a1 = crypto::Secret{std::move(a1_text)};
+    const crypto::Secret ha1{md5_hex(a1.expose())};
     const std::string tail = ":" + *nonce + ":" + nc + ":" + cnonce + ":auth:";
-    const std::string response = md5_hex(std::string(ha1.expose()) + tail + md5_hex("AUTHENTICATE:" + uri));
-    expected_rspauth_ = crypto::Secret{md5_hex(std::string(ha1.expose()) + tail + md5_hex(":" + uri))};
+    auto kd = [&](const std::string& a2) {
+      std::string input(ha1.expose());
+      input += tail + md5_hex(a2);
+      std::string digest = md5_hex(input);
+      crypto::wipe(input);
+      return digest;
+    };
+    const std::string response = kd("AUTHENTICATE:" + uri);
+    expected_rspauth_ = crypto::Secret{kd(":" + uri)};
 
     std::string out = utf8 ? "charset=utf-8," : "";
     out += "username=" + quoted(credentials_.user) + ",realm=" + quoted(realm) + ",nonce=" + quoted(*nonce) +
