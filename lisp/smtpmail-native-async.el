@@ -162,7 +162,7 @@ it leaves the queue when the message is sent."
                :host host :recipients recipients :data data
                :message-id (smtpmail-native--message-id)
                :subject (save-restriction
-                          (message-narrow-to-headers)
+                          (message-narrow-to-headers-or-head)
                           (mail-fetch-field "subject"))
                ;; A failed background send is retried from the queue, maybe
                ;; with other settings in force: keep the server with it.

@@ -329,7 +329,7 @@ AUTH truncation smtpmail applies (no secret reaches the message)."
 (defun smtpmail-native--message-id ()
   "Return the Message-ID of the message in this buffer, or nil."
   (save-restriction
-    (message-narrow-to-headers)
+    (message-narrow-to-headers-or-head)
     (mail-fetch-field "message-id")))
 
 (defun smtpmail-native--queue-variables ()
@@ -349,7 +349,7 @@ too; `smtpmail-send-queued-mail' ignores what it does not know."
 An X-Message-SMTP-Method header (removed here) comes first, then the
 first of `smtpmail-native-accounts' matching the envelope sender."
   (let ((method (save-restriction
-                  (message-narrow-to-headers)
+                  (message-narrow-to-headers-or-head)
                   (mail-fetch-field "X-Message-SMTP-Method"))))
     (cond (method
            (smtpmail-native--remove-header "X-Message-SMTP-Method")
@@ -361,7 +361,7 @@ first of `smtpmail-native-accounts' matching the envelope sender."
   "Delete the header NAME, with its continuation lines, from this buffer."
   (save-excursion
     (save-restriction
-      (message-narrow-to-headers)
+      (message-narrow-to-headers-or-head)
       (goto-char (point-min))
       (let ((case-fold-search t))
         (while (re-search-forward (concat "^" (regexp-quote name) ":.*\n\\([ \t].*\n\\)*") nil t)
@@ -438,7 +438,7 @@ The order of `smtpmail-via-smtp': `smtpmail-mail-address', the
 address `mail-specify-envelope-from' asks for, the From address,
 `user-mail-address' when it looks like an address."
   (save-restriction
-    (message-narrow-to-headers)
+    (message-narrow-to-headers-or-head)
     (or smtpmail-mail-address
         (and mail-specify-envelope-from (mail-envelope-from))
         (let ((from (mail-fetch-field "from")))

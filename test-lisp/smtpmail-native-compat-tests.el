@@ -468,6 +468,17 @@ machine localhost port %d login alice password %s\n"
         (with-current-buffer "*trace of SMTP session to localhost*"
           (should (string-match-p "^\\* connected to " (buffer-string))))))))
 
+(ert-deftest smtpmail-native-compat-header-lookups-stop-at-the-body ()
+  "Header lines quoted in the body are body: not obeyed, not removed.
+The prepared message has no separator line, only the blank line."
+  (smtpmail-native-compat--with-smtp
+    (setq smtpmail-auth-credentials (smtpmail-native-compat--alice))
+    (let* ((body (format "Quoted:\nX-Message-SMTP-Method: smtp localhost %d\nFrom: other@example.org\n"
+                         (smtpmail-native-compat--port "noauth")))
+           (bytes (smtpmail-native-compat--one
+                   (smtpmail-native-compat--send "From: me@example.org\nTo: q@example.org\n" body))))
+      (should (string-search (replace-regexp-in-string "\n" "\r\n" body) bytes)))))
+
 (ert-deftest smtpmail-native-compat-message-mode ()
   "message-mail + message-send-and-exit delivers (Bcc hidden); a failure keeps the buffer."
   (smtpmail-native-compat--with-smtp
