@@ -50,6 +50,7 @@
 (declare-function smtpmail-native-send-async "ext:smtpmail-native-module" (callback &rest args))
 (declare-function smtpmail-native-job-status "ext:smtpmail-native-module" (job))
 (declare-function smtpmail-native-cancel-job "ext:smtpmail-native-module" (job))
+(declare-function message-narrow-to-headers-or-head "message" ())
 (declare-function smtpmail-native-set-max-jobs "ext:smtpmail-native-module" (n))
 (declare-function smtpmail-native--jobs-drain "ext:smtpmail-native-module"
                   (&optional process output))

@@ -195,6 +195,8 @@ already loaded cannot be replaced in a running Emacs: restart it."
 (require 'cl-lib)
 (require 'subr-x)
 
+;; As smtpmail.el does for `message-narrow-to-headers': message.el loads on first use.
+(autoload 'message-narrow-to-headers-or-head "message")
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
 (declare-function smtpmail-native-server-info "ext:smtpmail-native-module" (&rest args))
 (declare-function smtpmail-native-send-batch "ext:smtpmail-native-module" (&rest args))
