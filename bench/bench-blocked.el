@@ -7,7 +7,9 @@
 ;; How "blocked" is measured, the same way for every method: a 1 ms repeating timer runs
 ;; while the send is started and until it has finished; every gap between two ticks longer
 ;; than 2 ms is time the main thread could not run timers, process output or keys.  The
-;; table gives the sum of those gaps and the largest one (each less the 1 ms period).
+;; table gives the sum of those gaps and the largest one (each less the 1 ms period), and
+;; how long the call that starts the send took to return (the whole send, when it is synchronous).
+;; Each method runs `bench-rounds' times; each column is the median of its rounds.
 ;; Prints figures; asserts nothing.
 
 ;;; Code:
@@ -26,6 +28,7 @@
 (defvar bench-port (string-to-number (getenv "SINK_PORT")))
 (defvar bench-async-dir (let ((d (getenv "ASYNC_DIR"))) (and d (not (string-empty-p d)) d)))
 (defvar bench-size (* 10 1024 1024))
+(defvar bench-rounds 5)
 
 (defun bench-body (size)
   "About SIZE bytes of 76-column lines."
@@ -35,13 +38,16 @@
 (defvar bench-body (bench-body bench-size))
 
 (defun bench-blocked (start done-p)
-  "Call START, then wait for DONE-P; return (BLOCKED-SECONDS . LARGEST-GAP)."
+  "Call START, then wait for DONE-P; return (BLOCKED-SECONDS LARGEST-GAP CALL-SECONDS)."
   (let* ((ticks nil)
          (timer (run-at-time 0 0.001 (lambda () (push (float-time) ticks))))
-         (deadline (+ (float-time) 120)))
+         (deadline (+ (float-time) 120))
+         (call 0))
     (garbage-collect)                   ; not the bench's garbage in the window
     (while (< (length ticks) 5) (accept-process-output nil 0.001))
-    (funcall start)
+    (let ((before (float-time)))
+      (funcall start)
+      (setq call (- (float-time) before)))
     (while (and (not (funcall done-p)) (< (float-time) deadline))
       (accept-process-output nil 0.001))
     (dotimes (_ 5) (accept-process-output nil 0.001)) ; a few ticks after the end
@@ -50,8 +56,9 @@
     (let* ((times (nreverse ticks))
            (gaps (cl-remove-if-not (lambda (g) (> g 0.002))
                                    (cl-mapcar (lambda (a b) (- b a)) times (cdr times)))))
-      (cons (apply #'+ (mapcar (lambda (g) (- g 0.001)) gaps))
-            (if gaps (- (apply #'max gaps) 0.001) 0)))))
+      (list (apply #'+ (mapcar (lambda (g) (- g 0.001)) gaps))
+            (if gaps (- (apply #'max gaps) 0.001) 0)
+            call))))
 
 (defmacro bench-with-mail-buffer (&rest body)
   "Run BODY in a buffer holding the bench message, smtpmail set for the sink."
@@ -112,21 +119,31 @@
                      (lambda () (and process (not (process-live-p process))
                                      (memq (process-status process) '(exit signal))))))))
 
-(defun bench-row (label result)
-  "Print the row LABEL for RESULT, a (BLOCKED . LARGEST) pair."
-  (princ (format "| %-50s | %10.1f | %10.1f |\n" label (* 1000 (car result)) (* 1000 (cdr result)))))
+(defun bench-median (numbers)
+  "The median of NUMBERS."
+  (let ((sorted (sort (copy-sequence numbers) #'<)))
+    (nth (/ (length sorted) 2) sorted)))
 
-(princ (format "Main thread blocked per send of a %d MB message (loopback sink), Emacs %s\n"
-               (/ bench-size 1024 1024) emacs-version))
-(princ "| method                                             | blocked ms | largest ms |\n")
-(princ "|----------------------------------------------------+------------+------------|\n")
+(defun bench-row (label run)
+  "Call RUN `bench-rounds' times; print the row LABEL with the median of each column.
+RUN returns a (BLOCKED LARGEST CALL) list of seconds."
+  (let ((results (cl-loop repeat bench-rounds collect (funcall run))))
+    (princ (apply #'format "| %-50s | %10.1f | %10.1f | %7.1f |\n" label
+                  (cl-loop for column from 0 below 3
+                           collect (* 1000 (bench-median
+                                            (mapcar (lambda (r) (nth column r)) results))))))))
+
+(princ (format "Main thread blocked per send of a %d MB message (loopback sink), Emacs %s, median of %d\n"
+               (/ bench-size 1024 1024) emacs-version bench-rounds))
+(princ "| method                                             | blocked ms | largest ms | call ms |\n")
+(princ "|----------------------------------------------------+------------+------------+---------|\n")
 (bench-native-module-async)             ; warm-up: thread pool, channel, first big mapping
-(bench-row "smtpmail-native-send-async (module call)" (bench-native-module-async))
-(bench-row "smtpmail-native-send-it, smtpmail-native-async t" (bench-native-send-it t))
-(bench-row "smtpmail-native-send-it (synchronous)" (bench-native-send-it nil))
-(bench-row "smtpmail-send-it (Emacs's smtpmail.el)" (bench-smtpmail))
+(bench-row "smtpmail-native-send-async (module call)" #'bench-native-module-async)
+(bench-row "smtpmail-native-send-it, smtpmail-native-async t" (lambda () (bench-native-send-it t)))
+(bench-row "smtpmail-native-send-it (synchronous)" (lambda () (bench-native-send-it nil)))
+(bench-row "smtpmail-send-it (Emacs's smtpmail.el)" #'bench-smtpmail)
 (if bench-async-dir
-    (bench-row "async-smtpmail-send-it (async.el)" (bench-async-el))
+    (bench-row "async-smtpmail-send-it (async.el)" #'bench-async-el)
   (princ "| async-smtpmail-send-it (async.el): not installed (apt-get install elpa-async) |\n"))
 
 ;;; bench-blocked.el ends here
