@@ -334,6 +334,16 @@ void answer_ehlo(Connection& c, const std::vector<std::string>& caps) {
   c.multiline(250, lines);
 }
 
+bool open_starttls(Connection& c, const std::vector<std::string>& caps, Cert cert) {
+  greet(c);
+  std::vector<std::string> offered = caps;
+  offered.emplace_back("STARTTLS");
+  answer_ehlo(c, offered);
+  c.expect("STARTTLS");
+  c.reply("220 2.0.0 go ahead");
+  return c.start_tls(cert);
+}
+
 std::string serve_transaction(Connection& c) {
   c.expect("MAIL FROM:");
   c.reply("250 2.1.0 sender ok");

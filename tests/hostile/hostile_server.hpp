@@ -54,6 +54,8 @@ class Connection {
   // One byte per TCP segment (TCP_NODELAY and a short pause between bytes).
   void send_bytewise(std::string_view bytes);
   void reply(std::string_view line) { send(std::string(line) + "\r\n"); }
+  // BYTES straight onto the socket even inside TLS: what a man in the middle could inject.
+  void send_raw(std::string_view bytes);
   // "250-first\r\n250-...\r\n250 last\r\n" for CODE and LINES.
   void multiline(int code, const std::vector<std::string>& lines);
 
@@ -86,7 +88,6 @@ class Connection {
  private:
   bool fill(int wait_ms);  // more client bytes into in_; false on EOF, error or timeout
   bool recv_raw(std::string& out, int wait_ms);
-  void send_raw(std::string_view bytes);
   void flush_tls();
   void finish_close(bool notify);
 
@@ -129,6 +130,9 @@ class HostileServer {
 void greet(Connection& c);
 // Reads EHLO and answers 250 with CAPS.
 void answer_ehlo(Connection& c, const std::vector<std::string>& caps);
+// Greeting, EHLO offering CAPS and STARTTLS, STARTTLS answered 220, the handshake with CERT;
+// false when the handshake failed.
+bool open_starttls(Connection& c, const std::vector<std::string>& caps, Cert cert = Cert::kTrusted);
 // MAIL, RCPT (one or more), DATA, the message, QUIT, answered as a good server would;
 // returns the message payload as received (dot-stuffed, terminator included).
 std::string serve_transaction(Connection& c);
