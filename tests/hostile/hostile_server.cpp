@@ -274,6 +274,10 @@ void Connection::reset() {
   fd_ = -1;
 }
 
+void Connection::shutdown_write() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
 void Connection::sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 // --- HostileServer ------------------------------------------------------------------------------

@@ -81,6 +81,9 @@ class Connection {
   void close_without_notify();
   // RST (SO_LINGER 0): the client's reads and writes fail at once.
   void reset();
+  // FIN only, nothing read or closed: the client may still write (a half-closed peer; a reset
+  // after it makes the client's next write fail with EPIPE rather than ECONNRESET).
+  void shutdown_write();
   bool closed() const { return fd_ < 0; }
 
   void sleep(int ms);
