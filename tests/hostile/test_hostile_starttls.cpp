@@ -233,3 +233,31 @@ TEST_CASE("implicit TLS: the client's first bytes are a TLS ClientHello", "[host
     CHECK_FALSE(contains(rec.before_tls, "AUTH"));
   }
 }
+
+TEST_CASE("STARTTLS stripped in opportunistic mode: the password still stays home", "[hostile][starttls]") {
+  for (const bool refused : {false, true}) {
+    DYNAMIC_SECTION((refused ? "STARTTLS answered 454" : "STARTTLS removed from EHLO")) {
+      HostileServer server([refused](Connection& c) {
+        greet(c);
+        std::vector<std::string> caps = {"PIPELINING", "AUTH PLAIN LOGIN"};
+        if (refused) caps.emplace_back("STARTTLS");
+        answer_ehlo(c, caps);
+        if (refused) {
+          c.expect("STARTTLS");
+          c.reply("454 4.7.0 TLS not available");
+        }
+        while (auto line = c.read_line()) c.reply(line->rfind("AUTH", 0) == 0 ? "334 " : "250 ok");
+      });
+      smtp::SessionOptions options = hostile_auth_options(server.port());
+      options.stream_type = smtp::StreamType::kOpportunistic;
+      options.plaintext_auth = smtp::PlaintextAuth::kNever;  // as for a non-loopback server
+      const Outcome out = run_send(options);
+      const Record& rec = server.finish();
+      REQUIRE(out.error);
+      INFO(out.error_text());
+      CHECK(out.error->kind() == Kind::kAuth);
+      CHECK(rec.before_tls == (refused ? "EHLO client.test\r\nSTARTTLS\r\n" : "EHLO client.test\r\n"));
+      CHECK_FALSE(contains(rec.before_tls, kPassword));
+    }
+  }
+}
