@@ -15,6 +15,7 @@
 
 #include "crypto/error.hpp"
 #include "net/error.hpp"
+#include "net/nosignal_bio.hpp"
 #include "net/tls_context.hpp"
 
 namespace smtpn::net {
@@ -167,6 +168,12 @@ int SocketTransport::drive_ssl(Op op, Deadline deadline, const char* what) {
       throw NetError(NetError::Kind::kClosed, "the server closed the TLS connection");
     } else if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
       throw NetError(NetError::Kind::kClosed, std::string("the server closed the connection ") + what);
+    } else if (err == SSL_ERROR_SSL &&
+               ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+      // A TCP close without close_notify: a dropped connection, whatever OpenSSL calls it.
+      ERR_clear_error();
+      throw NetError(NetError::Kind::kClosed,
+                     std::string("the server closed the connection (without TLS close_notify) ") + what);
     } else {
       throw NetError(NetError::Kind::kTls,
                      crypto::CryptoError::from_openssl(crypto::CryptoError::Kind::kFailed,
@@ -230,8 +237,9 @@ bool SocketTransport::has_pending_input() {
 TlsInfo SocketTransport::start_tls(const TlsOptions& options, Deadline deadline) {
   ctx_ = make_client_context(options);
   ssl_.reset(SSL_new(ctx_.get()));
-  if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1)
-    throw NetError(NetError::Kind::kTls, "cannot set up TLS on the connection");
+  BIO* bio = ssl_ ? new_nosignal_socket_bio(fd_) : nullptr;
+  if (!bio) throw NetError(NetError::Kind::kTls, "cannot set up TLS on the connection");
+  SSL_set_bio(ssl_.get(), bio, bio);  // SSL owns the BIO (one reference serves both directions)
   configure_peer_identity(ssl_.get(), options);
   try {
     drive_ssl([&] { return SSL_connect(ssl_.get()); }, deadline, "during the TLS handshake");

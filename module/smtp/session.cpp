@@ -65,7 +65,9 @@ auto Session::guarded(Fn fn) -> decltype(fn()) {
     switch (e.kind()) {
       case NK::kResolve:
       case NK::kConnect: throw SmtpError(Kind::kConnection, e.what());
-      case NK::kTls: throw SmtpError(Kind::kTls, std::string(e.what()) + during);
+      case NK::kTls:
+        if (phase_ == Phase::kDone) break;  // the message may have arrived: see below
+        throw SmtpError(Kind::kTls, std::string(e.what()) + during);
       case NK::kTimeout:
         if (phase_ == Phase::kDone)
           throw SmtpError(
@@ -76,6 +78,8 @@ auto Session::guarded(Fn fn) -> decltype(fn()) {
       case NK::kClosed:
       case NK::kIo: break;
     }
+    // After the final dot any transport failure (closed, reset, a broken TLS record) may have
+    // come after the server queued the message: neither "sent" nor "failed" is true.
     if (phase_ == Phase::kDone)
       throw SmtpError(Kind::kConnection,
                       std::string("the connection broke after the message was sent and before the "

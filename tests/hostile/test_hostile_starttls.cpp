@@ -1,0 +1,263 @@
+// STARTTLS and TLS under attack: response injection before the handshake, capabilities that
+// change across it, a STARTTLS that is missing or refused when required, certificates the
+// client must refuse, and implicit TLS that must speak TLS before anything else.
+#include <string>
+
+#include "catch.hpp"
+#include "hostile_client.hpp"
+#include "hostile_server.hpp"
+
+using namespace smtpn;
+using namespace smtpn::hostile;
+using Kind = smtp::SmtpError::Kind;
+
+namespace {
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// The server's script after STARTTLS: a TLS session that would accept anything, so that a
+// client that went on would show it in the recorded bytes.
+void serve_inside_tls(Connection& c) {
+  answer_ehlo(c, {"PIPELINING", "AUTH PLAIN LOGIN"});
+  while (auto line = c.read_line()) c.reply(line->rfind("AUTH", 0) == 0 ? "235 2.7.0 ok" : "250 ok");
+}
+
+}  // namespace
+
+TEST_CASE("STARTTLS injection in one segment: the session aborts before the handshake",
+          "[hostile][starttls]") {
+  HostileServer server([](Connection& c) {
+    greet(c);
+    answer_ehlo(c, {"STARTTLS", "AUTH PLAIN"});
+    c.expect("STARTTLS");
+    c.send("220 2.0.0 go ahead\r\n250 injected\r\n");
+    if (c.start_tls(Cert::kTrusted)) serve_inside_tls(c);
+  });
+  const Outcome out = run_send(hostile_auth_options(server.port()));
+  const Record& rec = server.finish();
+
+  REQUIRE(out.error);
+  CHECK(out.error->kind() == Kind::kProtocol);
+  CHECK(contains(out.error_text(), "response injection"));
+  CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
+  CHECK_FALSE(rec.tls_established);
+  CHECK(rec.after_tls.empty());
+  CHECK_FALSE(out.traced("injected"));
+}
+
+TEST_CASE("STARTTLS injection byte by byte: the injected reply is never read as a TLS reply",
+          "[hostile][starttls]") {
+  HostileServer server([](Connection& c) {
+    greet(c);
+    answer_ehlo(c, {"STARTTLS", "AUTH PLAIN"});
+    c.expect("STARTTLS");
+    c.send_bytewise("220 2.0.0 go ahead\r\n250 injected\r\n");
+    if (c.start_tls(Cert::kTrusted)) serve_inside_tls(c);
+  });
+  const Outcome out = run_send(hostile_auth_options(server.port()));
+  const Record& rec = server.finish();
+
+  // Either the client saw the extra bytes waiting (abort) or it had begun the handshake and the
+  // injected bytes broke it: both are safe; reading them as the post-TLS EHLO reply is not.
+  REQUIRE(out.error);
+  INFO(out.error_text());
+  CHECK((out.error->kind() == Kind::kProtocol || out.error->kind() == Kind::kTls));
+  CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
+  CHECK_FALSE(rec.tls_established);
+  CHECK(rec.after_tls.empty());
+  CHECK_FALSE(out.traced("injected"));
+}
+
+TEST_CASE("capabilities after TLS replace those before it", "[hostile][starttls]") {
+  SECTION("AUTH offered only after TLS is used") {
+    HostileServer server([](Connection& c) {
+      if (!open_starttls(c, {"PIPELINING"})) return;
+      answer_ehlo(c, {"PIPELINING", "AUTH PLAIN"});
+      c.expect("AUTH PLAIN ");
+      c.reply("235 2.7.0 ok");
+      serve_transaction(c);
+    });
+    const Outcome out = run_send(hostile_auth_options(server.port()));
+    const Record& rec = server.finish();
+    INFO(out.error_text());
+    REQUIRE(out.result);
+    CHECK(out.result->mechanism == "PLAIN");
+    CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
+    CHECK(contains(rec.after_tls, "AUTH PLAIN "));
+  }
+  SECTION("a pre-TLS AUTH list is ignored when the post-TLS EHLO has none") {
+    HostileServer server([](Connection& c) {
+      if (!open_starttls(c, {"AUTH PLAIN LOGIN CRAM-MD5"})) return;
+      answer_ehlo(c, {"PIPELINING"});
+      serve_transaction(c);
+    });
+    const Outcome out = run_send(hostile_auth_options(server.port()));
+    const Record& rec = server.finish();
+    INFO(out.error_text());
+    REQUIRE(out.result);
+    CHECK(out.result->mechanism.empty());
+    CHECK_FALSE(contains(rec.before_tls, "AUTH"));
+    CHECK_FALSE(contains(rec.after_tls, "AUTH"));
+    CHECK(out.traced("offers no AUTH"));
+  }
+  SECTION("a pre-TLS mechanism absent after TLS is not used") {
+    HostileServer server([](Connection& c) {
+      if (!open_starttls(c, {"AUTH CRAM-MD5"})) return;
+      answer_ehlo(c, {"PIPELINING", "AUTH LOGIN"});
+      c.expect("AUTH LOGIN");
+      c.reply("334 VXNlcm5hbWU6");
+      c.expect("");
+      c.reply("334 UGFzc3dvcmQ6");
+      c.expect("");
+      c.reply("235 2.7.0 ok");
+      serve_transaction(c);
+    });
+    const Outcome out = run_send(hostile_auth_options(server.port()));
+    const Record& rec = server.finish();
+    INFO(out.error_text());
+    INFO(rec.script_error);
+    REQUIRE(out.result);
+    CHECK(out.result->mechanism == "LOGIN");
+    CHECK_FALSE(contains(rec.after_tls, "CRAM-MD5"));
+  }
+}
+
+TEST_CASE("STARTTLS required but not available: nothing else is said in the clear", "[hostile][starttls]") {
+  SECTION("not advertised") {
+    HostileServer server([](Connection& c) {
+      greet(c);
+      answer_ehlo(c, {"PIPELINING", "AUTH PLAIN LOGIN"});
+      while (auto line = c.read_line()) c.reply("250 ok");
+    });
+    const Outcome out = run_send(hostile_auth_options(server.port()));
+    const Record& rec = server.finish();
+    REQUIRE(out.error);
+    CHECK(out.error->kind() == Kind::kTls);
+    CHECK(contains(out.error_text(), "does not offer STARTTLS"));
+    CHECK(rec.before_tls == "EHLO client.test\r\n");
+  }
+  for (const char* refusal : {"454 4.7.0 TLS not available", "502 5.5.1 not implemented", "354 go on"}) {
+    DYNAMIC_SECTION("answered " << refusal) {
+      HostileServer server([refusal](Connection& c) {
+        greet(c);
+        answer_ehlo(c, {"PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN"});
+        c.expect("STARTTLS");
+        c.reply(refusal);
+        while (auto line = c.read_line()) c.reply("250 ok");
+      });
+      const Outcome out = run_send(hostile_auth_options(server.port()));
+      const Record& rec = server.finish();
+      REQUIRE(out.error);
+      CHECK(out.error->kind() == Kind::kTls);
+      CHECK(out.error->code() == std::stoi(std::string(refusal).substr(0, 3)));
+      CHECK(contains(out.error_text(), "refused STARTTLS"));
+      CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
+      CHECK_FALSE(rec.tls_established);
+    }
+  }
+}
+
+TEST_CASE("certificates the client must refuse: nothing is sent after the handshake",
+          "[hostile][starttls][cert]") {
+  for (const Cert cert : {Cert::kSelfSigned, Cert::kWrongHost, Cert::kExpired}) {
+    DYNAMIC_SECTION("certificate: " << cert_name(cert)) {
+      HostileServer server([cert](Connection& c) {
+        if (open_starttls(c, {"PIPELINING", "AUTH PLAIN"}, cert)) serve_inside_tls(c);
+      });
+      const Outcome out = run_send(hostile_auth_options(server.port()));
+      const Record& rec = server.finish();
+      REQUIRE(out.error);
+      INFO(out.error_text());
+      CHECK(out.error->kind() == Kind::kTls);
+      CHECK(contains(out.error_text(), "certificate"));
+      CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
+      CHECK_FALSE(rec.tls_established);
+      CHECK(rec.after_tls.empty());
+    }
+  }
+  SECTION("the same refusals name the reason") {
+    // The messages a user reads decide whether they can tell a MITM from an expired cert.
+    const std::pair<Cert, const char*> cases[] = {
+        {Cert::kSelfSigned, "self-signed"}, {Cert::kWrongHost, "mismatch"}, {Cert::kExpired, "expired"}};
+    for (const auto& [cert, reason] : cases) {
+      HostileServer server([cert = cert](Connection& c) { open_starttls(c, {}, cert); });
+      const Outcome out = run_send(hostile_options(server.port()));
+      server.finish();
+      REQUIRE(out.error);
+      INFO(cert_name(cert) << ": " << out.error_text());
+      CHECK(contains(out.error_text(), reason));
+    }
+  }
+}
+
+TEST_CASE("implicit TLS: the client's first bytes are a TLS ClientHello", "[hostile][tls]") {
+  SECTION("the handshake comes before any greeting") {
+    HostileServer server([](Connection& c) {
+      // The server says nothing until the client has started TLS.
+      if (!c.start_tls(Cert::kTrusted)) return;
+      greet(c);
+      answer_ehlo(c, {"PIPELINING", "AUTH PLAIN"});
+      c.expect("AUTH PLAIN ");
+      c.reply("235 2.7.0 ok");
+      serve_transaction(c);
+    });
+    smtp::SessionOptions options = hostile_auth_options(server.port());
+    options.stream_type = smtp::StreamType::kImplicitTls;
+    const Outcome out = run_send(options);
+    const Record& rec = server.finish();
+    INFO(out.error_text());
+    REQUIRE(out.result);
+    CHECK(rec.before_tls.empty());
+    REQUIRE(rec.handshake_bytes.size() >= 5);
+    CHECK(rec.handshake_bytes[0] == '\x16');  // handshake record
+    CHECK(rec.handshake_bytes[1] == '\x03');  // TLS major version
+    CHECK(rec.handshake_bytes[5] == '\x01');  // ClientHello
+    CHECK(rec.after_tls.rfind("EHLO client.test\r\n", 0) == 0);
+  }
+  SECTION("a plaintext server gets only the ClientHello, never SMTP") {
+    HostileServer server([](Connection& c) {
+      greet(c);
+      answer_ehlo(c, {"AUTH PLAIN"});  // the client never sends EHLO in the clear
+    });
+    smtp::SessionOptions options = hostile_auth_options(server.port());
+    options.stream_type = smtp::StreamType::kImplicitTls;
+    const Outcome out = run_send(options);
+    const Record& rec = server.finish();
+    REQUIRE(out.error);
+    CHECK(out.error->kind() == Kind::kTls);
+    REQUIRE(rec.before_tls.size() >= 2);
+    CHECK(rec.before_tls.substr(0, 2) == std::string("\x16\x03", 2));
+    CHECK_FALSE(contains(rec.before_tls, "EHLO"));
+    CHECK_FALSE(contains(rec.before_tls, "AUTH"));
+  }
+}
+
+TEST_CASE("STARTTLS stripped in opportunistic mode: the password still stays home", "[hostile][starttls]") {
+  for (const bool refused : {false, true}) {
+    DYNAMIC_SECTION((refused ? "STARTTLS answered 454" : "STARTTLS removed from EHLO")) {
+      HostileServer server([refused](Connection& c) {
+        greet(c);
+        std::vector<std::string> caps = {"PIPELINING", "AUTH PLAIN LOGIN"};
+        if (refused) caps.emplace_back("STARTTLS");
+        answer_ehlo(c, caps);
+        if (refused) {
+          c.expect("STARTTLS");
+          c.reply("454 4.7.0 TLS not available");
+        }
+        while (auto line = c.read_line()) c.reply(line->rfind("AUTH", 0) == 0 ? "334 " : "250 ok");
+      });
+      smtp::SessionOptions options = hostile_auth_options(server.port());
+      options.stream_type = smtp::StreamType::kOpportunistic;
+      options.plaintext_auth = smtp::PlaintextAuth::kNever;  // as for a non-loopback server
+      const Outcome out = run_send(options);
+      const Record& rec = server.finish();
+      REQUIRE(out.error);
+      INFO(out.error_text());
+      CHECK(out.error->kind() == Kind::kAuth);
+      CHECK(rec.before_tls == (refused ? "EHLO client.test\r\nSTARTTLS\r\n" : "EHLO client.test\r\n"));
+      CHECK_FALSE(contains(rec.before_tls, kPassword));
+    }
+  }
+}
