@@ -3,7 +3,7 @@
 // message ("rspauth=*" stands for the right value, so the fuzzer reaches the accepting path).
 // Challenges are bounded; a challenge that RFC 2831 §7.1's grammar reads is answered exactly
 // when it has one non-empty nonce, one algorithm=md5-sess and at most one qop (offering
-// "auth"), charset, maxbuf and stale; every answer is well-formed, with realm, nonce, cnonce,
+// "auth"), charset, maxbuf and stale (and at most 32 directives); every answer is well-formed, with realm, nonce, cnonce,
 // digest-uri quoted so they read back as they were, qop=auth, and the response a reference
 // computation gives; rspauth is accepted only when it is the reference value.
 #include <openssl/evp.h>
@@ -155,7 +155,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (d) {
     const auto nonce = first(*d, "nonce");
     const auto qop = first(*d, "qop");
-    const bool acceptable = d->count("nonce") == 1 && !nonce->empty() && d->count("algorithm") == 1 &&
+    // The parser's bound: at most 32 directives.
+    const bool acceptable = d->size() <= 32 && d->count("nonce") == 1 && !nonce->empty() && d->count("algorithm") == 1 &&
                             first(*d, "algorithm") == "md5-sess" && d->count("qop") <= 1 &&
                             (!qop || lists_auth(*qop)) && d->count("charset") <= 1 && d->count("maxbuf") <= 1 &&
                             d->count("stale") <= 1;
