@@ -83,11 +83,13 @@ struct Verdict {
 
 Stop classify(const SmtpError& e) {
   require(e.kind() == SmtpError::Kind::kProtocol, "the reader fails only with protocol errors");
+  // By the message's start: a malformed line is quoted after it and may say anything.
   const std::string_view m = e.what();
-  if (m.find("longer than") != std::string_view::npos) return Stop::kTooLong;
-  if (m.find("malformed") != std::string_view::npos) return Stop::kMalformed;
-  if (m.find("changed the reply code") != std::string_view::npos) return Stop::kCodeChanged;
-  if (m.find("lines") != std::string_view::npos) return Stop::kTooManyLines;
+  auto starts = [&](std::string_view prefix) { return m.substr(0, prefix.size()) == prefix; };
+  if (starts("the server sent a reply line longer than")) return Stop::kTooLong;
+  if (starts("the server sent a malformed reply line")) return Stop::kMalformed;
+  if (starts("the server changed the reply code")) return Stop::kCodeChanged;
+  if (starts("the server sent a reply of more than")) return Stop::kTooManyLines;
   require(false, "a protocol error says which rule was broken");
   return Stop::kEof;
 }
