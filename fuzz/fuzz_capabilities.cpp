@@ -73,7 +73,7 @@ struct Expected {
   std::optional<std::uint64_t> size;
 };
 
-constexpr const char* kFlagKeywords[7] = {"STARTTLS", "PIPELINING", "8BITMIME", "SMTPUTF8",
+constexpr const char* kFlagKeywords[7] = {"STARTTLS", "PIPELINING", "8BITMIME",           "SMTPUTF8",
                                           "DSN",      "CHUNKING",   "ENHANCEDSTATUSCODES"};
 
 Expected reference(const std::vector<std::string>& lines) {
@@ -129,7 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             "a mechanism comes from the input");
     require(caps.offers_mechanism(ascii_lower(m)), "offers_mechanism ignores case");
   }
-  const bool got[7] = {caps.starttls, caps.pipelining, caps.eight_bit_mime, caps.smtputf8,
+  const bool got[7] = {caps.starttls, caps.pipelining, caps.eight_bit_mime,       caps.smtputf8,
                        caps.dsn,      caps.chunking,   caps.enhanced_status_codes};
   for (int f = 0; f < 7; ++f) {
     require(got[f] == want.flags[f], "a flag is set exactly when its keyword leads a line");

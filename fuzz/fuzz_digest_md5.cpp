@@ -3,8 +3,8 @@
 // message ("rspauth=*" stands for the right value, so the fuzzer reaches the accepting path).
 // Challenges are bounded; a challenge that RFC 2831 §7.1's grammar reads is answered exactly
 // when it has one non-empty nonce, one algorithm=md5-sess and at most one qop (offering
-// "auth"), charset, maxbuf and stale (and at most 32 directives); every answer is well-formed, with realm, nonce, cnonce,
-// digest-uri quoted so they read back as they were, qop=auth, and the response a reference
+// "auth"), charset, maxbuf and stale (and at most 32 directives); every answer is well-formed, with realm,
+// nonce, cnonce, digest-uri quoted so they read back as they were, qop=auth, and the response a reference
 // computation gives; rspauth is accepted only when it is the reference value.
 #include <openssl/evp.h>
 
@@ -117,10 +117,12 @@ std::string md5(std::string_view s) {
 std::string md5_hex(std::string_view s) { return smtpn::crypto::hex_encode(md5(s)); }
 
 // RFC 2831 §2.1.2.1 response-value (and, with A2 = ":" uri, rspauth) for qop=auth.
-std::string kd(std::string_view realm, std::string_view nonce, std::string_view cnonce, const std::string& a2) {
-  const std::string a1 = md5(std::string(kUser) + ":" + std::string(realm) + ":" + std::string(kPassword)) + ":" +
-                         std::string(nonce) + ":" + std::string(cnonce);
-  return md5_hex(md5_hex(a1) + ":" + std::string(nonce) + ":00000001:" + std::string(cnonce) + ":auth:" + md5_hex(a2));
+std::string kd(std::string_view realm, std::string_view nonce, std::string_view cnonce,
+               const std::string& a2) {
+  const std::string a1 = md5(std::string(kUser) + ":" + std::string(realm) + ":" + std::string(kPassword)) +
+                         ":" + std::string(nonce) + ":" + std::string(cnonce);
+  return md5_hex(md5_hex(a1) + ":" + std::string(nonce) + ":00000001:" + std::string(cnonce) +
+                 ":auth:" + md5_hex(a2));
 }
 
 // Checks the quoting of DIRECTIVE in our RESPONSE text: it must be a quoted-string.
@@ -147,7 +149,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto answer = mech->respond(base64_encode(challenge));
   require(mech->finish().has_value(), "an exchange without rspauth is never trusted");
   if (challenge.size() > smtpn::sasl::kMaxDigestChallenge) {
-    require(!answer.ok() && answer.error().kind == SaslError::Kind::kTooLarge, "an oversize challenge is refused");
+    require(!answer.ok() && answer.error().kind == SaslError::Kind::kTooLarge,
+            "an oversize challenge is refused");
     return 0;
   }
 
@@ -156,10 +159,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto nonce = first(*d, "nonce");
     const auto qop = first(*d, "qop");
     // The parser's bound: at most 32 directives.
-    const bool acceptable = d->size() <= 32 && d->count("nonce") == 1 && !nonce->empty() && d->count("algorithm") == 1 &&
-                            first(*d, "algorithm") == "md5-sess" && d->count("qop") <= 1 &&
-                            (!qop || lists_auth(*qop)) && d->count("charset") <= 1 && d->count("maxbuf") <= 1 &&
-                            d->count("stale") <= 1;
+    const bool acceptable = d->size() <= 32 && d->count("nonce") == 1 && !nonce->empty() &&
+                            d->count("algorithm") == 1 && first(*d, "algorithm") == "md5-sess" &&
+                            d->count("qop") <= 1 && (!qop || lists_auth(*qop)) && d->count("charset") <= 1 &&
+                            d->count("maxbuf") <= 1 && d->count("stale") <= 1;
     require(answer.ok() == acceptable, "a grammatical challenge is answered exactly when RFC 2831 allows it");
   }
   if (!answer.ok()) {
@@ -185,7 +188,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           "the nonce comes from the challenge");
   if (d) {
     require(nonce == *first(*d, "nonce"), "the answer carries the challenge's nonce, read back intact");
-    require(realm == first(*d, "realm").value_or(""), "the answer carries the challenge's first realm (or none)");
+    require(realm == first(*d, "realm").value_or(""),
+            "the answer carries the challenge's first realm (or none)");
     require((r->count("charset") == 1) == (first(*d, "charset") == "utf-8"), "charset=utf-8 is echoed");
   }
   require(first(*r, "response") == kd(realm, nonce, kCnonce, "AUTHENTICATE:imap/" + std::string(kHost)),

@@ -56,13 +56,15 @@ std::string chunked(std::string_view message, Mode mode, std::string_view sizes)
   std::string chunk;
   std::size_t k = 0;
   for (;;) {
-    const std::size_t target = sizes.empty() ? 1 : 1 + static_cast<unsigned char>(sizes[k++ % sizes.size()]) % 64;
+    const std::size_t target =
+        sizes.empty() ? 1 : 1 + static_cast<unsigned char>(sizes[k++ % sizes.size()]) % 64;
     const bool more = encoder.next_chunk(chunk, target);
     if (!more) {
       require(chunk.empty() && encoder.done(), "a finished encoder adds nothing");
       return all;
     }
-    require(!chunk.empty() || (message.empty() && mode == Mode::kBdat), "only an empty BDAT body is an empty chunk");
+    require(!chunk.empty() || (message.empty() && mode == Mode::kBdat),
+            "only an empty BDAT body is an empty chunk");
     all += chunk;
     chunk.clear();
   }

@@ -188,7 +188,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(!r.lines.empty() && r.lines.size() <= kLimits.max_lines, "a reply has 1..max_lines lines");
     for (const std::string& line : r.lines)
       require(line.size() + 4 <= kLimits.max_line, "a line fits the line bound");
-    require(r.enhanced.empty() || r.enhanced[0] - '0' == r.klass(), "the enhanced status has the reply's class");
+    require(r.enhanced.empty() || r.enhanced[0] - '0' == r.klass(),
+            "the enhanced status has the reply's class");
   }
   require(whole == reference(bytes), "the reader agrees with RFC 5321's grammar and the bounds");
 

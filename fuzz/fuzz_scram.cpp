@@ -46,8 +46,8 @@ void require(bool ok, const char* what) {
 std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  require(HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-               data.size(), out, &n) != nullptr,
+  require(HMAC(md, key.data(), static_cast<int>(key.size()),
+               reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n) != nullptr,
           "reference HMAC");
   return std::string(reinterpret_cast<char*>(out), n);
 }
@@ -70,9 +70,12 @@ Items items(std::string_view m) {
   for (std::size_t pos = 0;;) {
     const std::size_t comma = std::min(m.find(',', pos), m.size());
     const std::string_view item = m.substr(pos, comma - pos);
-    const bool alpha = item.size() >= 2 && ((item[0] >= 'a' && item[0] <= 'z') || (item[0] >= 'A' && item[0] <= 'Z'));
-    if (!alpha || item[1] != '=') out.well_formed = false;
-    else out.list.emplace_back(item[0], item.substr(2));
+    const bool alpha =
+        item.size() >= 2 && ((item[0] >= 'a' && item[0] <= 'z') || (item[0] >= 'A' && item[0] <= 'Z'));
+    if (!alpha || item[1] != '=')
+      out.well_formed = false;
+    else
+      out.list.emplace_back(item[0], item.substr(2));
     if (comma == m.size()) return out;
     pos = comma + 1;
   }
@@ -133,12 +136,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool shape = attrs.well_formed && !has_error && l.size() >= 3 && l[0].first == 'r' &&
                      l[1].first == 's' && l[2].first == 'i';
   const std::string_view nonce = shape ? l[0].second : std::string_view();
-  const bool nonce_ok = shape && nonce.size() > kClientNonce.size() && nonce.substr(0, kClientNonce.size()) == kClientNonce &&
-                        printable(nonce);
+  const bool nonce_ok = shape && nonce.size() > kClientNonce.size() &&
+                        nonce.substr(0, kClientNonce.size()) == kClientNonce && printable(nonce);
   const auto salt = shape ? std::optional(base64_decode(l[1].second)) : std::nullopt;
   const bool salt_ok = salt && salt->ok() && !salt->value().empty();
   const std::string_view count_text = shape ? l[2].second : std::string_view();
-  const bool count_digits = !count_text.empty() && count_text.find_first_not_of("0123456789") == std::string_view::npos;
+  const bool count_digits =
+      !count_text.empty() && count_text.find_first_not_of("0123456789") == std::string_view::npos;
   const auto count = decimal(count_text);
   const bool count_ok = count && *count >= smtpn::sasl::kScramMinIterations && *count <= kCeiling;
   const bool acceptable = shape && nonce_ok && salt_ok && count_ok;
@@ -148,7 +152,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto took = std::chrono::steady_clock::now() - started;
 
   if (server_first.size() > smtpn::sasl::kMaxScramMessage) {
-    require(!answer.ok() && answer.error().kind == SaslError::Kind::kTooLarge, "an oversize server-first is refused");
+    require(!answer.ok() && answer.error().kind == SaslError::Kind::kTooLarge,
+            "an oversize server-first is refused");
     return 0;
   }
   require(answer.ok() == acceptable, "server-first is answered exactly when it is well-formed and in bounds");
@@ -168,7 +173,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(PKCS5_PBKDF2_HMAC(kPassword.data(), static_cast<int>(kPassword.size()),
                             reinterpret_cast<const unsigned char*>(salt->value().data()),
                             static_cast<int>(salt->value().size()), static_cast<int>(*count), md,
-                            static_cast<int>(salted.size()), reinterpret_cast<unsigned char*>(salted.data())) == 1,
+                            static_cast<int>(salted.size()),
+                            reinterpret_cast<unsigned char*>(salted.data())) == 1,
           "reference PBKDF2");
   const std::string without_proof =
       "c=" + base64_encode(gs2 + (plus ? kBindingData : std::string())) + ",r=" + std::string(nonce);

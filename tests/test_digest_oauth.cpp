@@ -132,7 +132,8 @@ TEST_CASE("DIGEST-MD5: hostile challenges", "[sasl][digest][hostile]") {
   }
 }
 
-TEST_CASE("DIGEST-MD5: a directive RFC 2831 §2.1.1 allows once is refused when repeated", "[sasl][digest][hostile]") {
+TEST_CASE("DIGEST-MD5: a directive RFC 2831 §2.1.1 allows once is refused when repeated",
+          "[sasl][digest][hostile]") {
   for (const char* challenge : {
            "nonce=\"a\",algorithm=md5-sess,algorithm=md5-sess",
            "nonce=\"a\",algorithm=md5-sess,algorithm=md5",
