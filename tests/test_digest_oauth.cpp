@@ -132,6 +132,29 @@ TEST_CASE("DIGEST-MD5: hostile challenges", "[sasl][digest][hostile]") {
   }
 }
 
+TEST_CASE("DIGEST-MD5: a directive RFC 2831 §2.1.1 allows once is refused when repeated",
+          "[sasl][digest][hostile]") {
+  for (const char* challenge : {
+           "nonce=\"a\",algorithm=md5-sess,algorithm=md5-sess",
+           "nonce=\"a\",algorithm=md5-sess,algorithm=md5",
+           "nonce=\"a\",qop=\"auth\",qop=\"auth-int\",algorithm=md5-sess",
+           "nonce=\"a\",charset=utf-8,charset=utf-8,algorithm=md5-sess",
+           "nonce=\"a\",maxbuf=1024,maxbuf=2048,algorithm=md5-sess",
+           "nonce=\"a\",stale=true,STALE=true,algorithm=md5-sess",
+       }) {
+    INFO(challenge);
+    Digest d;
+    auto r = d.mech->respond(b64(challenge));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == Kind::kBadChallenge);
+  }
+  // Several realms are allowed (the first is used).
+  Digest d;
+  auto r = d.mech->respond(b64("realm=\"one\",realm=\"two\",nonce=\"a\",algorithm=md5-sess"));
+  REQUIRE(r.ok());
+  CHECK(unb64(r.value().expose()).find("realm=\"one\"") != std::string::npos);
+}
+
 TEST_CASE("XOAUTH2: user and bearer token on the AUTH line; the error continuation", "[sasl][oauth]") {
   sasl::Credentials cred{"someuser@example.com",
                          crypto::Secret("ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg")};

@@ -149,6 +149,26 @@ TEST_CASE("parse_reply_line accepts DDD, DDD SP text and DDD-text only", "[reply
   CHECK((code == 221 && !more && text.empty()));
 }
 
+TEST_CASE("a reply code's second digit is 0 to 5 (RFC 5321 §4.2 Reply-code)", "[reply]") {
+  int code = 0;
+  bool more = false;
+  std::string_view text;
+  CHECK(parse_reply_line("259 ok", code, more, text));
+  CHECK(code == 259);
+  for (const char* line : {"260 ok", "279 x", "499-x", "590", "599 x"}) {
+    CAPTURE(line);
+    CHECK_FALSE(parse_reply_line(line, code, more, text));
+    CHECK(read_error(std::string(line) + "\r\n") == Kind::kProtocol);
+  }
+}
+
+TEST_CASE("an enhanced status has class 2, 4 or 5 only (RFC 3463)", "[reply]") {
+  CHECK(read_one("354 3.0.0 start mail input\r\n").enhanced == "");
+  CHECK(parse_enhanced_status(354, "3.0.0 go ahead") == "");
+  CHECK(parse_enhanced_status(334, "3.7.0 x") == "");
+  CHECK(parse_enhanced_status(250, "2.0.0 ok") == "2.0.0");
+}
+
 TEST_CASE("a malformed reply line is a protocol error", "[reply]") {
   const std::string line =
       GENERATE(as<std::string>{}, "25O ok", "2x0 ok", "199 too low", "099 x", "600 too high", "999 x",

@@ -21,8 +21,8 @@ Unexpected<SaslError> failure(Kind kind, std::string message) {
 
 bool lws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// RFC 2831 §7.1 directives: name=token or name="quoted\"string", comma separated. The first
-// occurrence of a name wins except realm (we take the first as well); nullopt when malformed.
+// RFC 2831 §7.1 directives: name=token or name="quoted\"string", comma separated; nullopt when
+// malformed. Names may repeat here: the caller refuses repeats RFC 2831 forbids.
 std::optional<std::multimap<std::string, std::string>> directives(std::string_view text) {
   std::multimap<std::string, std::string> out;
   std::size_t i = 0;
@@ -120,13 +120,16 @@ class DigestMd5 final : public Mechanism {
     const auto d = directives(challenge);
     if (!d) return failure(Kind::kBadChallenge, "challenge is malformed");
     auto one = [&](const char* key) -> std::optional<std::string> {
-      const auto it = d->find(key);
-      if (it == d->end()) return std::nullopt;
+      const auto it = d->lower_bound(key);  // the first realm of several
+      if (it == d->end() || it->first != key) return std::nullopt;
       return it->second;
     };
     const auto nonce = one("nonce");
     if (!nonce || nonce->empty() || d->count("nonce") != 1)
       return failure(Kind::kBadChallenge, "challenge needs exactly one nonce");
+    // RFC 2831 §2.1.1: the client aborts when one of these appears more than once.
+    for (const char* key : {"algorithm", "qop", "charset", "maxbuf", "stale"})
+      if (d->count(key) > 1) return failure(Kind::kBadChallenge, std::string("challenge repeats ") + key);
     if (one("algorithm") != std::optional<std::string>("md5-sess"))
       return failure(Kind::kBadChallenge, "challenge must say algorithm=md5-sess");
     if (const auto qop = one("qop"); qop && !lists_auth(*qop))

@@ -28,7 +28,8 @@ std::string Reply::summary() const {
 
 bool parse_reply_line(std::string_view line, int& code, bool& more, std::string_view& text) {
   if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2])) return false;
-  if (line[0] < '2' || line[0] > '5') return false;
+  // RFC 5321 §4.2: Reply-code = %x32-35 %x30-35 %x30-39.
+  if (line[0] < '2' || line[0] > '5' || line[1] > '5') return false;
   code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
   if (line.size() == 3) {
     more = false;
@@ -42,8 +43,11 @@ bool parse_reply_line(std::string_view line, int& code, bool& more, std::string_
 }
 
 std::string parse_enhanced_status(int code, std::string_view text) {
-  // class "." subject(1-3 digits) "." detail(1-3 digits), then a space or the end.
-  if (text.size() < 5 || text[0] - '0' != code / 100 || text[1] != '.') return {};
+  // class "." subject(1-3 digits) "." detail(1-3 digits), then a space or the end; RFC 3463
+  // defines classes 2, 4 and 5 only, so a 3xx reply has none.
+  const int klass = code / 100;
+  if (klass != 2 && klass != 4 && klass != 5) return {};
+  if (text.size() < 5 || text[0] - '0' != klass || text[1] != '.') return {};
   std::size_t i = 2;
   for (int part = 0; part < 2; ++part) {
     const std::size_t start = i;

@@ -31,10 +31,11 @@ struct ReplyLimits {
 using TraceFn = std::function<void(std::string_view line)>;
 
 // Parses one complete reply line (without its line end) into CODE, continuation flag and text.
-// Returns false when the line is not "DDD", "DDD text", "DDD-text".
+// Returns false when the line is not "DDD", "DDD text", "DDD-text" with DDD in [2-5][0-5][0-9].
 bool parse_reply_line(std::string_view line, int& code, bool& more, std::string_view& text);
 
-// Extracts an RFC 3463 status ("2.0.0") from the front of TEXT if its class matches CODE's.
+// Extracts an RFC 3463 status ("2.0.0") from the front of TEXT if its class (2, 4 or 5)
+// matches CODE's.
 std::string parse_enhanced_status(int code, std::string_view text);
 
 class ReplyReader {

@@ -1,0 +1,115 @@
+// libFuzzer target for smtp::DataEncoder: the input is a message. The DATA form has CRLF line
+// ends only, no line starting with a lone ".", exactly one "\r\n.\r\n" (at the end), and
+// undoing the dot-stuffing gives the BDAT form, which is the input with every line end (CRLF,
+// bare CR, bare LF) made one CRLF and a last CRLF added when missing; normalised_size() is its
+// size; and output cut into chunks of any size (sizes taken from the input) is the same bytes.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "smtp/encoder.hpp"
+
+namespace {
+
+using smtpn::smtp::DataEncoder;
+using Mode = DataEncoder::Mode;
+
+void require(bool ok, const char* what) {
+  if (ok) return;
+  std::fprintf(stderr, "fuzz_encoder: property violated: %s\n", what);
+  std::abort();
+}
+
+// Line ends made CRLF, byte by byte (the encoder's rule, written the slow obvious way).
+std::string reference_normalised(std::string_view in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\r') {
+      out += "\r\n";
+      if (i + 1 < in.size() && in[i + 1] == '\n') ++i;
+    } else if (in[i] == '\n') {
+      out += "\r\n";
+    } else {
+      out += in[i];
+    }
+  }
+  if (!out.empty() && (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0)) out += "\r\n";
+  return out;
+}
+
+bool no_bare_line_ends(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r' && (i + 1 == s.size() || s[i + 1] != '\n')) return false;
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return false;
+  }
+  return true;
+}
+
+// Encodes in chunks whose targets are read from SIZES (cycling), each into a fresh buffer as
+// the session does, and returns the concatenation.
+std::string chunked(std::string_view message, Mode mode, std::string_view sizes) {
+  DataEncoder encoder(message, mode);
+  std::string all;
+  std::string chunk;
+  std::size_t k = 0;
+  for (;;) {
+    const std::size_t target =
+        sizes.empty() ? 1 : 1 + static_cast<unsigned char>(sizes[k++ % sizes.size()]) % 64;
+    const bool more = encoder.next_chunk(chunk, target);
+    if (!more) {
+      require(chunk.empty() && encoder.done(), "a finished encoder adds nothing");
+      return all;
+    }
+    require(!chunk.empty() || (message.empty() && mode == Mode::kBdat),
+            "only an empty BDAT body is an empty chunk");
+    all += chunk;
+    chunk.clear();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view message(reinterpret_cast<const char*>(data), size);
+  const std::string wire = smtpn::smtp::encode_message(message, Mode::kData);
+  const std::string bdat = smtpn::smtp::encode_message(message, Mode::kBdat);
+
+  require(bdat == reference_normalised(message), "BDAT form: line ends normalised to CRLF, last one added");
+  require(smtpn::smtp::normalised_size(message) == bdat.size(), "normalised_size is the BDAT size");
+
+  require(wire.size() >= 3 && wire.compare(wire.size() - 3, 3, ".\r\n") == 0, "DATA ends with .CRLF");
+  const std::string_view body = std::string_view(wire).substr(0, wire.size() - 3);
+  require(body.empty() || (body.size() >= 2 && body.substr(body.size() - 2) == "\r\n"),
+          "the terminator follows a line end");
+  require(no_bare_line_ends(wire), "no bare CR or LF on the wire");
+  const std::size_t first_end = wire.size() == 3 ? 0 : wire.find("\r\n.\r\n");
+  require(wire.size() == 3 || first_end == wire.size() - 5, "exactly one CRLF.CRLF, at the end");
+
+  // Undo the dot-stuffing line by line: each line that starts with "." must start with "..".
+  std::string unstuffed;
+  for (std::size_t pos = 0; pos < body.size();) {
+    const std::size_t end = body.find("\r\n", pos);
+    const std::string_view line = body.substr(pos, end - pos);
+    if (!line.empty() && line[0] == '.') {
+      require(line.size() >= 2 && line[1] == '.', "no line starts with a single dot");
+      unstuffed.append(line.substr(1));
+    } else {
+      unstuffed.append(line);
+    }
+    unstuffed += "\r\n";
+    pos = end + 2;
+  }
+  require(unstuffed == bdat, "unstuffing DATA gives the BDAT form");
+
+  bool eight = false;
+  for (char c : message) eight = eight || static_cast<unsigned char>(c) >= 0x80;
+  require(smtpn::smtp::has_eight_bit(message) == eight, "has_eight_bit sees every byte");
+
+  require(chunked(message, Mode::kData, message) == wire, "DATA in chunks equals DATA at once");
+  require(chunked(message, Mode::kBdat, message) == bdat, "BDAT in chunks equals BDAT at once");
+  require(chunked(message, Mode::kData, {}) == wire, "DATA one byte target at a time equals DATA at once");
+  return 0;
+}
