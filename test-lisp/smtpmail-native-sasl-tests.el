@@ -14,6 +14,7 @@
 ;;
 ;; Neither server does SCRAM-...-PLUS; channel binding is proved in the Catch2 suite
 ;; (tests/test_channel_binding.cpp) against an in-process OpenSSL server.
+;; The Dovecots and the introspection endpoint are smtpmail-native-sasl-fixture.el's.
 
 ;;; Code:
 

@@ -69,7 +69,7 @@ ERT itself writes a failed test's report, secrets included, to *Messages*.")
 
 (defun smtpmail-native-secrets-tests--buffer-text (name)
   "The text of the buffer NAME, or \"\" when there is none.
-For a log buffer, only what this test added."
+For *Messages* and *Warnings*, only what this test added."
   (if (get-buffer name)
       (with-current-buffer name
         (buffer-substring-no-properties
@@ -99,10 +99,11 @@ The trace must show the AUTH command; ERRORS are error data to scan."
   (let ((trace (smtpmail-native-secrets-tests--trace)))
     (should (string-match-p (format "^C: AUTH %s\\( \\|$\\)" (upcase (symbol-name mech))) trace))
     (should-not (smtpmail-native-secrets-tests--leak trace)))
-  (should-not (smtpmail-native-secrets-tests--leak
-               (smtpmail-native-secrets-tests--buffer-text "*Messages*")))
-  (should-not (smtpmail-native-secrets-tests--leak
-               (smtpmail-native-secrets-tests--buffer-text "*Warnings*")))
+  ;; *Messages*, *Warnings* and any other buffer left behind (the job list, ...).
+  (dolist (buffer (buffer-list))
+    (ert-info ((buffer-name buffer) :prefix "buffer: ")
+      (should-not (smtpmail-native-secrets-tests--leak
+                   (smtpmail-native-secrets-tests--buffer-text (buffer-name buffer))))))
   (dolist (err errors)
     (should-not (smtpmail-native-secrets-tests--leak (format "%S" err))))
   (pcase-dolist (`(,file . ,bytes) (smtpmail-native-secrets-tests--queue-files))
@@ -112,7 +113,9 @@ The trace must show the AUTH command; ERRORS are error data to scan."
 ;;;; Logging in
 
 (defmacro smtpmail-native-secrets-tests--with-dropin (&rest body)
-  "Run BODY with smtpmail tracing fully, a private queue, the module's errors recorded."
+  "Run BODY with smtpmail tracing fully and a private queue.
+The module's errors are recorded in `smtpmail-native-secrets-tests--errors';
+*Messages* and *Warnings* are scanned from where BODY starts."
   (declare (indent 0) (debug t))
   `(smtpmail-native-compat--with-smtp
      (let ((smtpmail-debug-info t)
