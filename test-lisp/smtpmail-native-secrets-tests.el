@@ -154,6 +154,26 @@ token to the oauth2 Dovecot as alice, through
       (list smtpmail-native-sasl-fixture-token smtpmail-native-secrets-tests--refused-token)
     (list smtpmail-native-sasl-fixture-secret-password smtpmail-native-secrets-tests--wrong-password)))
 
+(defun smtpmail-native-secrets-tests--each-mechanism (accepted refused)
+  "For each mechanism, call ACCEPTED and REFUSED with it (either may be nil).
+ACCEPTED runs logged in with the right secret and the trace must then
+show the login; REFUSED with a wrong one, the recorded errors cleared."
+  (dolist (mech smtpmail-native-secrets-tests--mechanisms)
+    (pcase-let ((`(,good ,bad) (smtpmail-native-secrets-tests--good-and-bad mech)))
+      (when accepted
+        (ert-info ((symbol-name mech) :prefix "accepted: ")
+          (smtpmail-native-secrets-tests--as
+           mech good (lambda ()
+                       (funcall accepted mech)
+                       (should (string-search (format "* authenticated with %s" (upcase (symbol-name mech)))
+                                              (smtpmail-native-secrets-tests--trace)))))))
+      (when refused
+        (ert-info ((symbol-name mech) :prefix "refused: ")
+          (smtpmail-native-secrets-tests--as
+           mech bad (lambda ()
+                      (setq smtpmail-native-secrets-tests--errors nil)
+                      (funcall refused mech))))))))
+
 (defun smtpmail-native-secrets-tests--wait-for-jobs ()
   "Wait (up to 30 s) until no background send is active."
   (let ((deadline (+ (float-time) 30)))
@@ -211,27 +231,16 @@ So a test finding nothing did look for the right thing."
   "Each mechanism logs in, or is refused, leaving no secret behind."
   (skip-unless (smtpmail-native-sasl-fixture-dovecot-available))
   (smtpmail-native-secrets-tests--with-dropin
-    (dolist (mech smtpmail-native-secrets-tests--mechanisms)
-      (pcase-let ((`(,good ,bad) (smtpmail-native-secrets-tests--good-and-bad mech)))
-        (ert-info ((symbol-name mech) :prefix "accepted: ")
-          (smtpmail-native-secrets-tests--as
-           mech good
-           (lambda ()
-             (should (smtpmail-native-compat--one (smtpmail-native-compat--send "To: bob@example.org\n")))
-             (should (string-search (format "* authenticated with %s" (upcase (symbol-name mech)))
-                                    (smtpmail-native-secrets-tests--trace)))
-             (smtpmail-native-secrets-tests--check mech))))
-        (ert-info ((symbol-name mech) :prefix "refused: ")
-          (smtpmail-native-secrets-tests--as
-           mech bad
-           (lambda ()
-             (setq smtpmail-native-secrets-tests--errors nil)
-             (let ((err (should-error (smtpmail-native-compat--send "To: bob@example.org\n"))))
-               (should (string-match-p "\\`Sending failed: 535" (cadr err)))
-               (should (eq (caar smtpmail-native-secrets-tests--errors) 'smtpmail-native-auth-error))
-               (should (eql (nth 2 (car smtpmail-native-secrets-tests--errors)) 535))
-               (apply #'smtpmail-native-secrets-tests--check mech err
-                      smtpmail-native-secrets-tests--errors)))))))))
+    (smtpmail-native-secrets-tests--each-mechanism
+     (lambda (mech)
+       (should (smtpmail-native-compat--one (smtpmail-native-compat--send "To: bob@example.org\n")))
+       (smtpmail-native-secrets-tests--check mech))
+     (lambda (mech)
+       (let ((err (should-error (smtpmail-native-compat--send "To: bob@example.org\n"))))
+         (should (string-match-p "\\`Sending failed: 535" (cadr err)))
+         (should (eq (caar smtpmail-native-secrets-tests--errors) 'smtpmail-native-auth-error))
+         (should (eql (nth 2 (car smtpmail-native-secrets-tests--errors)) 535))
+         (apply #'smtpmail-native-secrets-tests--check mech err smtpmail-native-secrets-tests--errors))))))
 
 ;;;; The queue: a flush that fails records its error
 
@@ -242,19 +251,17 @@ So a test finding nothing did look for the right thing."
     (let ((smtpmail-queue-mail t))
       (smtpmail-native-compat--send "To: bob@example.org\n"))
     (should (= (length (smtpmail-native-secrets-tests--queue-files)) 3)) ; message, .el, index
-    (dolist (mech smtpmail-native-secrets-tests--mechanisms)
-      (ert-info ((symbol-name mech) :prefix "refused: ")
-        (smtpmail-native-secrets-tests--as
-         mech (cadr (smtpmail-native-secrets-tests--good-and-bad mech))
-         (lambda ()
-           (let* ((outcome (smtpmail-native-send-queued-mail))
-                  (error-text (cdar (plist-get outcome :failed))))
-             (should (= (plist-get outcome :sent) 0))
-             (should (string-match-p "\\`535" error-text))
-             ;; The error really is in the queue, which is what is scanned.
-             (should (cl-some (lambda (file) (string-search "smtpmail-native-queue-error" (cdr file)))
-                              (smtpmail-native-secrets-tests--queue-files)))
-             (smtpmail-native-secrets-tests--check mech outcome))))))
+    (smtpmail-native-secrets-tests--each-mechanism
+     nil
+     (lambda (mech)
+       (let* ((outcome (smtpmail-native-send-queued-mail))
+              (error-text (cdar (plist-get outcome :failed))))
+         (should (= (plist-get outcome :sent) 0))
+         (should (string-match-p "\\`535" error-text))
+         ;; The error really is in the queue, which is what is scanned.
+         (should (cl-some (lambda (file) (string-search "smtpmail-native-queue-error" (cdr file)))
+                          (smtpmail-native-secrets-tests--queue-files)))
+         (smtpmail-native-secrets-tests--check mech outcome))))
     ;; The right secret then sends it.
     (smtpmail-native-secrets-tests--as
      'scram-sha-256 smtpmail-native-sasl-fixture-secret-password
@@ -270,31 +277,22 @@ So a test finding nothing did look for the right thing."
   (smtpmail-native-secrets-tests--with-dropin
     (let ((smtpmail-native-async t)
           (smtpmail-native-async--jobs nil))
-      (dolist (mech smtpmail-native-secrets-tests--mechanisms)
-        (pcase-let ((`(,good ,bad) (smtpmail-native-secrets-tests--good-and-bad mech)))
-          (ert-info ((symbol-name mech) :prefix "accepted: ")
-            (smtpmail-native-secrets-tests--as
-             mech good
-             (lambda ()
-               (let ((id (smtpmail-native-compat--send "To: bob@example.org\n")))
-                 (smtpmail-native-secrets-tests--wait-for-jobs)
-                 (should (eq (smtpmail-native-async--job-state (car smtpmail-native-async--jobs)) 'sent))
-                 (should (smtpmail-native-compat--one id))
-                 (smtpmail-native-secrets-tests--check mech)))))
-          (ert-info ((symbol-name mech) :prefix "refused: ")
-            (smtpmail-native-secrets-tests--as
-             mech bad
-             (lambda ()
-               (setq smtpmail-native-secrets-tests--errors nil)
-               (smtpmail-native-compat--send "To: bob@example.org\n")
-               (smtpmail-native-secrets-tests--wait-for-jobs)
-               (let ((job (car smtpmail-native-async--jobs)))
-                 (should (eq (smtpmail-native-async--job-state job) 'failed))
-                 (should (string-match-p "\\`535" (smtpmail-native-async--job-error-text job)))
-                 (should (file-exists-p (smtpmail-native-async--job-queue-file job))))
-               (should (eq (caar smtpmail-native-secrets-tests--errors) 'smtpmail-native-auth-error))
-               (apply #'smtpmail-native-secrets-tests--check mech
-                      smtpmail-native-secrets-tests--errors)))))))))
+      (smtpmail-native-secrets-tests--each-mechanism
+       (lambda (mech)
+         (let ((id (smtpmail-native-compat--send "To: bob@example.org\n")))
+           (smtpmail-native-secrets-tests--wait-for-jobs)
+           (should (eq (smtpmail-native-async--job-state (car smtpmail-native-async--jobs)) 'sent))
+           (should (smtpmail-native-compat--one id))
+           (smtpmail-native-secrets-tests--check mech)))
+       (lambda (mech)
+         (smtpmail-native-compat--send "To: bob@example.org\n")
+         (smtpmail-native-secrets-tests--wait-for-jobs)
+         (let ((job (car smtpmail-native-async--jobs)))
+           (should (eq (smtpmail-native-async--job-state job) 'failed))
+           (should (string-match-p "\\`535" (smtpmail-native-async--job-error-text job)))
+           (should (file-exists-p (smtpmail-native-async--job-queue-file job))))
+         (should (eq (caar smtpmail-native-secrets-tests--errors) 'smtpmail-native-auth-error))
+         (apply #'smtpmail-native-secrets-tests--check mech smtpmail-native-secrets-tests--errors))))))
 
 (provide 'smtpmail-native-secrets-tests)
 
