@@ -8,8 +8,9 @@
 ;; password or a refused token.  Each time, no secret in any form (itself, base64, the PLAIN
 ;; and OAuth blobs, or any base64 run that decodes to bytes holding it) may be found in
 ;; the trace buffer, *Messages*, *Warnings*, the signalled error or the module's own error
-;; data (printed with %S), or any file of the queue: a failing flush records its error in
-;; the queue, and so does a failing background send (`smtpmail-native-async').
+;; data (printed with %S), any other buffer left behind, or any file of the queue: a
+;; failing flush (two messages, so one batch session) records its error in the queue, and so
+;; does a failing background send (`smtpmail-native-async').
 ;;
 ;; The secrets are unique to the run, so that an absence cannot come from a mismatch, and
 ;; `smtpmail-native-secrets-scanner' proves the scanner finds each of them when planted.
@@ -248,15 +249,18 @@ So a test finding nothing did look for the right thing."
   "A queued message whose flush is refused, by each mechanism, keeps no secret in the queue."
   (skip-unless (smtpmail-native-sasl-fixture-dovecot-available))
   (smtpmail-native-secrets-tests--with-dropin
+    ;; Two messages for one server: the flush sends them over one session (a batch).
     (let ((smtpmail-queue-mail t))
-      (smtpmail-native-compat--send "To: bob@example.org\n"))
-    (should (= (length (smtpmail-native-secrets-tests--queue-files)) 3)) ; message, .el, index
+      (smtpmail-native-compat--send "To: bob@example.org\n")
+      (smtpmail-native-compat--send "To: carol@example.org\n"))
+    (should (= (length (smtpmail-native-secrets-tests--queue-files)) 5)) ; 2 messages, 2 .el, index
     (smtpmail-native-secrets-tests--each-mechanism
      nil
      (lambda (mech)
        (let* ((outcome (smtpmail-native-send-queued-mail))
               (error-text (cdar (plist-get outcome :failed))))
          (should (= (plist-get outcome :sent) 0))
+         (should (= (length (plist-get outcome :failed)) 2))
          (should (string-match-p "\\`535" error-text))
          ;; The error really is in the queue, which is what is scanned.
          (should (cl-some (lambda (file) (string-search "smtpmail-native-queue-error" (cdr file)))
@@ -266,7 +270,7 @@ So a test finding nothing did look for the right thing."
     (smtpmail-native-secrets-tests--as
      'scram-sha-256 smtpmail-native-sasl-fixture-secret-password
      (lambda ()
-       (should (equal (plist-get (smtpmail-native-send-queued-mail) :sent) 1))
+       (should (equal (plist-get (smtpmail-native-send-queued-mail) :sent) 2))
        (smtpmail-native-secrets-tests--check 'scram-sha-256)))))
 
 ;;;; Background sends: a failure goes to the queue
