@@ -296,6 +296,10 @@ So a test finding nothing did look for the right thing."
            (should (string-match-p "\\`535" (smtpmail-native-async--job-error-text job)))
            (should (file-exists-p (smtpmail-native-async--job-queue-file job))))
          (should (eq (caar smtpmail-native-secrets-tests--errors) 'smtpmail-native-auth-error))
+         ;; M-x smtpmail-native-jobs shows the error too; the buffer is scanned with the rest.
+         (save-window-excursion (smtpmail-native-jobs))
+         (should (string-search (format "authentication with %s failed" (upcase (symbol-name mech)))
+                                (smtpmail-native-secrets-tests--buffer-text "*smtpmail-native jobs*")))
          (apply #'smtpmail-native-secrets-tests--check mech smtpmail-native-secrets-tests--errors))))))
 
 (provide 'smtpmail-native-secrets-tests)
