@@ -156,7 +156,9 @@ it leaves the queue when the message is sent."
          (recipients (mapcar #'smtpmail-maybe-append-domain recipients))
          (ask (and smtpmail-servers-requiring-authorization
                    (string-match-p smtpmail-servers-requiring-authorization host)))
-         (trace-buffer (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
+         ;; Not `trace-buffer': trace.el's option makes that name special, so the
+         ;; worker's lines, arriving after this returns, would find its global value.
+         (transcript (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
          (data (smtpmail-native--message-bytes))
          (job (smtpmail-native-async--job-create
                :id (cl-incf smtpmail-native-async--counter)
@@ -174,8 +176,8 @@ it leaves the queue when the message is sent."
          (call (smtpmail-native--module-arguments
                 host ask
                 (lambda (line)
-                  (when (buffer-live-p trace-buffer)
-                    (with-current-buffer trace-buffer
+                  (when (buffer-live-p transcript)
+                    (with-current-buffer transcript
                       (goto-char (point-max))
                       (insert line "\n"))))
                 (list :from (smtpmail-native--envelope-from) :recipients recipients :data data))))

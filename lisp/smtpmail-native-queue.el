@@ -272,14 +272,14 @@ one stays with its error recorded; a 4xx or 530 is retried alone."
      (car files) (car pairs)
      (lambda (_)
        (let* ((host (or smtpmail-smtp-server (error "`smtpmail-smtp-server' not defined")))
-              (trace-buffer (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
+              (transcript (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
               (ask (and smtpmail-servers-requiring-authorization
                         (string-match-p smtpmail-servers-requiring-authorization host))))
          (smtpmail-native--call-module
           #'smtpmail-native-send-batch host ask
           (lambda (line)
-            (when (buffer-live-p trace-buffer)
-              (with-current-buffer trace-buffer
+            (when (buffer-live-p transcript)
+              (with-current-buffer transcript
                 (goto-char (point-max))
                 (insert line "\n"))))
           (list :messages messages :on-outcome on-outcome)))))

@@ -672,12 +672,12 @@ signal a `smtpmail-native-error' when sending fails."
          (recipients (mapcar #'smtpmail-maybe-append-domain recipients))
          (ask (and smtpmail-servers-requiring-authorization
                    (string-match-p smtpmail-servers-requiring-authorization host)))
-         (trace-buffer (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
+         (transcript (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
          (lines nil)
          (trace (lambda (line)
                   (push line lines)
-                  (when (buffer-live-p trace-buffer)
-                    (with-current-buffer trace-buffer
+                  (when (buffer-live-p transcript)
+                    (with-current-buffer transcript
                       (goto-char (point-max))
                       (insert line "\n")))))
          (attempt 1)

@@ -14,6 +14,7 @@
 ;;
 ;; Neither server does SCRAM-...-PLUS; channel binding is proved in the Catch2 suite
 ;; (tests/test_channel_binding.cpp) against an in-process OpenSSL server.
+;; The Dovecots and the introspection endpoint are smtpmail-native-sasl-fixture.el's.
 
 ;;; Code:
 
@@ -24,90 +25,17 @@
 (require 'smtpmail-native-sasl)
 (require 'smtpmail-native-test-servers)
 (require 'smtpmail-native-compat-fixture)
+(require 'smtpmail-native-sasl-fixture)
 
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
 
 ;; smtpmail-native.el reads this removed smtpmail variable; let-bind it dynamically.
 (defvar smtpmail-auth-credentials)
 
-(defconst smtpmail-native-sasl-tests--token "test-access-token-4f1c9e"
-  "The one token the introspection endpoint calls active (for alice).")
-
-(defvar smtpmail-native-sasl-tests--dir nil "Private directory of this run's SASL servers.")
-(defvar smtpmail-native-sasl-tests--dovecots nil "Alist (NAME . ENV) of running Dovecots.")
-(defvar smtpmail-native-sasl-tests--introspect nil "The introspection endpoint's process.")
-
-(defun smtpmail-native-sasl-tests--stop-all ()
-  "Stop the Dovecots and the endpoint this run started."
-  (dolist (entry smtpmail-native-sasl-tests--dovecots)
-    (call-process (expand-file-name "dovecot-stop" smtpmail-native-test-servers-directory) nil nil nil
-                  (cdr (assoc "DOVECOT_DIR" (cdr entry)))))
-  (setq smtpmail-native-sasl-tests--dovecots nil)
-  (when (process-live-p smtpmail-native-sasl-tests--introspect)
-    (delete-process smtpmail-native-sasl-tests--introspect))
-  (when smtpmail-native-sasl-tests--dir
-    (delete-directory smtpmail-native-sasl-tests--dir t)
-    (setq smtpmail-native-sasl-tests--dir nil)))
-
-(add-hook 'kill-emacs-hook #'smtpmail-native-sasl-tests--stop-all)
-
-(defun smtpmail-native-sasl-tests--private (name)
-  "NAME in this run's directory (traversable by the servers' users)."
-  (unless smtpmail-native-sasl-tests--dir
-    (setq smtpmail-native-sasl-tests--dir (make-temp-file "smtpn-sasl-" t))
-    (set-file-modes smtpmail-native-sasl-tests--dir #o755))
-  (expand-file-name name smtpmail-native-sasl-tests--dir))
-
-(defun smtpmail-native-sasl-tests--parse-env ()
-  "KEY=VALUE lines of the current buffer as an alist."
-  (let (env)
-    (goto-char (point-min))
-    (while (re-search-forward "^\\([A-Z_0-9]+\\)=\\(.*\\)$" nil t)
-      (push (cons (match-string 1) (match-string 2)) env))
-    env))
-
-(defun smtpmail-native-sasl-tests--introspect-url ()
-  "URL of the running introspection endpoint, started on first use."
-  (unless (process-live-p smtpmail-native-sasl-tests--introspect)
-    (let ((buffer (generate-new-buffer " *introspect*")))
-      (setq smtpmail-native-sasl-tests--introspect
-            (make-process :name "smtpn-introspect" :buffer buffer :noquery t
-                          :command (list "python3"
-                                         (expand-file-name "oauth-introspect.py"
-                                                           smtpmail-native-test-servers-directory)
-                                         smtpmail-native-sasl-tests--token "alice")
-                          :stderr (get-buffer-create " *introspect-log*")))
-      (let ((deadline (+ (float-time) 10)))
-        (while (and (not (with-current-buffer buffer (string-search "\n" (buffer-string))))
-                    (< (float-time) deadline))
-          (accept-process-output smtpmail-native-sasl-tests--introspect 0.05)))))
-  (with-current-buffer (process-buffer smtpmail-native-sasl-tests--introspect)
-    (let ((port (cdr (assoc "PORT" (smtpmail-native-sasl-tests--parse-env)))))
-      (unless port (error "The introspection endpoint did not start: %s" (buffer-string)))
-      (format "http://127.0.0.1:%s/introspect" port))))
-
-(defun smtpmail-native-sasl-tests--dovecot (&optional oauth2)
-  "Environment alist of a running Dovecot (OAUTH2 non-nil: the oauth2 one)."
-  (let ((name (if oauth2 "oauth2" "plain")))
-    (or (cdr (assoc name smtpmail-native-sasl-tests--dovecots))
-        (with-temp-buffer
-          (let* ((relay (smtpmail-native-compat--port "good"))
-                 (status (apply #'call-process
-                                (expand-file-name "dovecot-start" smtpmail-native-test-servers-directory)
-                                nil t nil (smtpmail-native-sasl-tests--private (concat "dovecot-" name))
-                                "--relay-port" (number-to-string relay)
-                                "--ca" (expand-file-name "ca" smtpmail-native-test-servers--root)
-                                "--owner-pid" (number-to-string (emacs-pid))
-                                (and oauth2 (list "--oauth2" (smtpmail-native-sasl-tests--introspect-url)))))
-                 (env (smtpmail-native-sasl-tests--parse-env)))
-            (unless (eq status 0) (error "Dovecot-start failed: %s" (buffer-string)))
-            (push (cons name env) smtpmail-native-sasl-tests--dovecots)
-            env)))))
-
 (defun smtpmail-native-sasl-tests--cyrus-exim ()
   "Environment of an Exim whose SCRAM and DIGEST-MD5 run through Cyrus SASL."
   (or (cdr (assoc "cyrus" smtpmail-native-test-servers--running))
-      (let* ((conf-dir (smtpmail-native-sasl-tests--private "cyrus"))
+      (let* ((conf-dir (smtpmail-native-sasl-fixture-private "cyrus"))
              (sasldb (expand-file-name "sasldb2" conf-dir))
              (auths (expand-file-name "authenticators" conf-dir)))
         (make-directory conf-dir t)
@@ -135,11 +63,6 @@
            "good" :name "cyrus"
            :args (list "--main" "keep_environment = SASL_CONF_PATH" "--authenticators" auths))))))
 
-(defun smtpmail-native-sasl-tests--dovecot-available ()
-  "Non-nil when this machine can run the Dovecot tests."
-  (and (executable-find "dovecot") (file-executable-p "/usr/lib/dovecot/submission")
-       (zerop (user-uid))))
-
 (defun smtpmail-native-sasl-tests--send (port &rest args)
   "Send a tagged message to 127.0.0.1:PORT over STARTTLS with ARGS.
 Return (RESULT ID TRACE-LINES)."
@@ -156,18 +79,12 @@ Return (RESULT ID TRACE-LINES)."
                         args)))
     (list result id (nreverse trace))))
 
-(defun smtpmail-native-sasl-tests--no-secret-in (trace &rest secrets)
-  "Check that no line of TRACE contains any of SECRETS."
-  (dolist (line trace)
-    (dolist (secret secrets)
-      (should-not (string-search secret line)))))
-
 ;;;; Dovecot submission, plaintext passdb
 
 (ert-deftest smtpmail-native-sasl-dovecot-every-mechanism ()
   "Each mechanism Dovecot offers logs in over STARTTLS and the mail is relayed."
-  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
-  (let ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot))))))
+  (skip-unless (smtpmail-native-sasl-fixture-dovecot-available))
+  (let ((port (smtpmail-native-sasl-fixture-port)))
     (dolist (mech '(scram-sha-256 scram-sha-1 cram-md5 digest-md5 plain login))
       (ert-info ((symbol-name mech) :prefix "mechanism: ")
         (pcase-let ((`(,result ,id ,trace)
@@ -176,12 +93,12 @@ Return (RESULT ID TRACE-LINES)."
           (should (eq (plist-get result :auth) mech))
           (should (smtpmail-native-compat--one id))
           (should (member (format "* authenticated with %s" (upcase (symbol-name mech))) trace))
-          (smtpmail-native-sasl-tests--no-secret-in trace "wonderland-secret"))))))
+          (smtpmail-native-sasl-fixture-no-secret-in trace "alice" "wonderland-secret"))))))
 
 (ert-deftest smtpmail-native-sasl-dovecot-default-is-scram ()
   "Without a list, the strongest mechanism Dovecot offers is chosen: SCRAM-SHA-256."
-  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
-  (let ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot))))))
+  (skip-unless (smtpmail-native-sasl-fixture-dovecot-available))
+  (let ((port (smtpmail-native-sasl-fixture-port)))
     (should (equal (plist-get (car (smtpmail-native-sasl-tests--send
                                     port :user "alice" :password "wonderland-secret"))
                               :auth)
@@ -189,8 +106,8 @@ Return (RESULT ID TRACE-LINES)."
 
 (ert-deftest smtpmail-native-sasl-dovecot-wrong-password ()
   "A wrong password fails SCRAM with the server's 535, and no mail is relayed."
-  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
-  (let* ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot)))))
+  (skip-unless (smtpmail-native-sasl-fixture-dovecot-available))
+  (let* ((port (smtpmail-native-sasl-fixture-port))
          (err (should-error (smtpmail-native-sasl-tests--send port :user "alice" :password "wrong"
                                                               :mechanisms '(scram-sha-256))
                             :type 'smtpmail-native-auth-error)))
@@ -200,8 +117,8 @@ Return (RESULT ID TRACE-LINES)."
   "A decomposed non-ASCII login works once SASLprep (NFKC) normalised it.
 Dovecot compares bytes; its passwd holds the NFC form.  Every mechanism
 that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
-  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
-  (let* ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot)))))
+  (skip-unless (smtpmail-native-sasl-fixture-dovecot-available))
+  (let* ((port (smtpmail-native-sasl-fixture-port))
          (user (string ?j ?u #x308 ?r ?g ?e ?n))                    ; u + combining diaeresis
          (password (concat (string ?p ?a #x308 ?s ?s ?w ?o #x308 ?r ?d) (string #xAD)))) ; + soft hyphen
     ;; Unprepared, the bytes differ from the server's: refused.
@@ -230,7 +147,7 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
                                                        :mechanisms (list mech))))
           (should (eq (plist-get result :auth) mech))
           (should (smtpmail-native-compat--one id "cyrus"))
-          (smtpmail-native-sasl-tests--no-secret-in trace "wonderland-secret"))))
+          (smtpmail-native-sasl-fixture-no-secret-in trace "alice" "wonderland-secret"))))
     ;; The default order picks SCRAM-SHA-256 out of PLAIN LOGIN CRAM-MD5 SCRAM-* DIGEST-MD5.
     (should (equal (plist-get (car (smtpmail-native-sasl-tests--send
                                     port :user "alice" :password "wonderland-secret"))
@@ -265,7 +182,7 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
   "Return (CERT-FILE . KEY-FILE) of a client certificate for CN from the test CA."
   (smtpmail-native-compat--server "good")     ; the CA exists once a server started
   (let* ((ca (expand-file-name "ca" smtpmail-native-test-servers--root))
-         (base (smtpmail-native-sasl-tests--private (concat "client-" cn)))
+         (base (smtpmail-native-sasl-fixture-private (concat "client-" cn)))
          (key (concat base ".key")) (csr (concat base ".csr")) (crt (concat base ".pem"))
          (ext (concat base ".cnf")))
     (unless (file-exists-p crt)
@@ -284,7 +201,7 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
 (defun smtpmail-native-sasl-tests--external-exim ()
   "Port of an Exim offering EXTERNAL; it accepts a verified certificate for alice."
   (unless (assoc "external" smtpmail-native-test-servers--running)
-    (let ((auths (smtpmail-native-sasl-tests--private "external-authenticators"))
+    (let ((auths (smtpmail-native-sasl-fixture-private "external-authenticators"))
           (ca-file (progn (smtpmail-native-compat--server "good")
                           (smtpmail-native-test-servers-get "CA_FILE"))))
       (with-temp-file auths
@@ -325,15 +242,15 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
 
 (ert-deftest smtpmail-native-sasl-oauth ()
   "OAUTHBEARER and XOAUTH2 with a good token; a bad one reports the OAuth status."
-  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
-  (let ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot t)))))
-        (token smtpmail-native-sasl-tests--token))
+  (skip-unless (smtpmail-native-sasl-fixture-dovecot-available))
+  (let ((port (smtpmail-native-sasl-fixture-port t))
+        (token smtpmail-native-sasl-fixture-token))
     ;; A token source puts OAUTHBEARER first; a function is called for the token.
     (pcase-let ((`(,result ,id ,trace)
                  (smtpmail-native-sasl-tests--send port :user "alice" :oauth2-token (lambda () token))))
       (should (eq (plist-get result :auth) 'oauthbearer))
       (should (smtpmail-native-compat--one id))
-      (smtpmail-native-sasl-tests--no-secret-in trace token))
+      (smtpmail-native-sasl-fixture-no-secret-in trace "alice" token))
     ;; XOAUTH2 with the token in the password slot, as an auth-source entry would have it.
     (should (equal (plist-get (car (smtpmail-native-sasl-tests--send port :user "alice" :password token
                                                                      :mechanisms '(xoauth2)))
@@ -350,8 +267,8 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
 
 (ert-deftest smtpmail-native-sasl-oauth-token-function ()
   "`smtpmail-native-send-it' asks `smtpmail-native-oauth2-token-function' for the token."
-  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
-  (let ((port (string-to-number (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot t)))))
+  (skip-unless (smtpmail-native-sasl-fixture-dovecot-available))
+  (let ((port (smtpmail-native-sasl-fixture-port t))
         (calls nil))
     (smtpmail-native-compat--with-smtp
       (let ((smtpmail-smtp-service port)
@@ -359,24 +276,22 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
             (smtpmail-native-oauth2-token-function
              (lambda (host port user)
                (push (list host port user) calls)
-               smtpmail-native-sasl-tests--token)))
+               smtpmail-native-sasl-fixture-token)))
         (should (smtpmail-native-compat--one (smtpmail-native-compat--send "To: bob@example.org\n")))
         (should (equal calls `(("localhost" ,port "alice"))))))))
 
 (ert-deftest smtpmail-native-sasl-auth-source-smtp-auth ()
   "An auth-source entry's smtp-auth picks the mechanism; for XOAUTH2 its password is the token."
-  (skip-unless (smtpmail-native-sasl-tests--dovecot-available))
-  (let ((oauth-port (string-to-number
-                     (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot t)))))
-        (plain-port (string-to-number
-                     (cdr (assoc "SUBMISSION_PORT" (smtpmail-native-sasl-tests--dovecot))))))
+  (skip-unless (smtpmail-native-sasl-fixture-dovecot-available))
+  (let ((oauth-port (smtpmail-native-sasl-fixture-port t))
+        (plain-port (smtpmail-native-sasl-fixture-port)))
     (smtpmail-native-compat--with-smtp
       (let ((auth-sources
              (list (smtpmail-native-compat--write-file
                     "sasl.netrc"
                     (format "machine localhost port %d login alice password %s smtp-auth xoauth2
 machine localhost port %d login alice password wonderland-secret smtp-auth \"cram-md5 plain\"\n"
-                            oauth-port smtpmail-native-sasl-tests--token plain-port))))
+                            oauth-port smtpmail-native-sasl-fixture-token plain-port))))
             (trace nil))
         (advice-add 'smtpmail-native-send :around
                     (lambda (send &rest args)
