@@ -1,4 +1,4 @@
-;;; smtpmail-native-leak-tests.el --- 1000 mixed sends for the leak check  -*- lexical-binding: t; -*-
+;;; smtpmail-native-leak-tests.el --- Sends for the leak check  -*- lexical-binding: t; -*-
 
 ;;; Commentary:
 ;; The workload of the sanitizer build's leak check (test-lisp/run-leak-check runs this
@@ -41,7 +41,7 @@
 (defconst smtpmail-native-leak-tests--sends 1000 "Sends in the workload.")
 
 (defvar smtpmail-native-leak-tests--servers nil
-  "Plist of what the workload talks to, made by `smtpmail-native-leak-tests--servers'.")
+  "Plist of the servers the workload talks to (see the function of that name).")
 
 ;;;; Servers
 
@@ -141,7 +141,8 @@ symbol the send must end in, or (SYMBOL CODE)."
                                     :mechanisms '(plain) tls)
                              '(smtpmail-native-auth-error 535)))
         ('cyrus (list (apply #'to :cyrus :user "alice" :password "wonderland-secret"
-                             :mechanisms (list (nth (% i 3) '(scram-sha-256 scram-sha-1 digest-md5)))
+                             :mechanisms
+                             (list (nth (% i 3) '(scram-sha-256 scram-sha-1 digest-md5)))
                              tls)
                       'tls))
         ('cyrus-535 (list (apply #'to :cyrus :user "alice" :password "wrong"
@@ -160,7 +161,8 @@ symbol the send must end in, or (SYMBOL CODE)."
   "Kinds of send, in the order the workload cycles through them.")
 
 (defun smtpmail-native-leak-tests--check (kind expect outcome)
-  "Check OUTCOME (a result plist or (ERROR-SYMBOL . DATA)) of a KIND send against EXPECT."
+  "Check OUTCOME of a KIND send against EXPECT.
+OUTCOME is a result plist or (ERROR-SYMBOL . DATA)."
   (ert-info ((format "%s: %S" kind outcome) :prefix "send: ")
     (pcase expect
       (`(:cancelled-or ,otherwise)
