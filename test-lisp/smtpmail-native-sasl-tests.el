@@ -32,37 +32,6 @@
 ;; smtpmail-native.el reads this removed smtpmail variable; let-bind it dynamically.
 (defvar smtpmail-auth-credentials)
 
-(defun smtpmail-native-sasl-tests--cyrus-exim ()
-  "Environment of an Exim whose SCRAM and DIGEST-MD5 run through Cyrus SASL."
-  (or (cdr (assoc "cyrus" smtpmail-native-test-servers--running))
-      (let* ((conf-dir (smtpmail-native-sasl-fixture-private "cyrus"))
-             (sasldb (expand-file-name "sasldb2" conf-dir))
-             (auths (expand-file-name "authenticators" conf-dir)))
-        (make-directory conf-dir t)
-        (set-file-modes conf-dir #o755)
-        (with-temp-buffer
-          (insert "wonderland-secret")
-          (unless (eq 0 (call-process-region (point-min) (point-max) "saslpasswd2" nil nil nil
-                                             "-f" sasldb "-c" "-p" "-u" "exim-test.localhost" "alice"))
-            (error "Saslpasswd2 failed")))
-        ;; Exim reads the sasldb as its own user once it has dropped root.
-        (when (zerop (user-uid)) (call-process "chown" nil nil nil "Debian-exim" sasldb))
-        (with-temp-file (expand-file-name "exim.conf" conf-dir)
-          (insert "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: " sasldb
-                  "\nmech_list: SCRAM-SHA-256 SCRAM-SHA-1 DIGEST-MD5\n"
-                  ;; Above the 4096 floor, so that a ceiling test has room.
-                  "scram_iteration_counter: 10000\n"))
-        (with-temp-file auths
-          (dolist (mech '("SCRAM-SHA-256" "SCRAM-SHA-1" "DIGEST-MD5"))
-            (insert (format "cyrus_%s:\n  driver = cyrus_sasl\n  public_name = %s\n  server_mech = %s\n"
-                            (downcase (replace-regexp-in-string "-" "_" mech)) mech mech)
-                    "  server_realm = exim-test.localhost\n  server_set_id = $auth1\n\n")))
-        ;; Cyrus finds exim.conf through SASL_CONF_PATH, which Exim must be told to keep.
-        (let ((process-environment (cons (concat "SASL_CONF_PATH=" conf-dir) process-environment)))
-          (smtpmail-native-test-servers-start
-           "good" :name "cyrus"
-           :args (list "--main" "keep_environment = SASL_CONF_PATH" "--authenticators" auths))))))
-
 (defun smtpmail-native-sasl-tests--send (port &rest args)
   "Send a tagged message to 127.0.0.1:PORT over STARTTLS with ARGS.
 Return (RESULT ID TRACE-LINES)."
@@ -138,7 +107,7 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
 
 (ert-deftest smtpmail-native-sasl-exim-cyrus ()
   "SCRAM-SHA-256, SCRAM-SHA-1 and DIGEST-MD5 against Exim's cyrus_sasl authenticator."
-  (let ((port (progn (smtpmail-native-sasl-tests--cyrus-exim)
+  (let ((port (progn (smtpmail-native-test-servers-start-cyrus)
                      (smtpmail-native-test-servers-port "SMTP_PORT" "cyrus"))))
     (dolist (mech '(scram-sha-256 scram-sha-1 digest-md5))
       (ert-info ((symbol-name mech) :prefix "mechanism: ")
@@ -161,7 +130,7 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
 
 (ert-deftest smtpmail-native-sasl-scram-ceiling ()
   "A ceiling below the server's iteration count refuses the login before hashing."
-  (let* ((port (progn (smtpmail-native-sasl-tests--cyrus-exim)
+  (let* ((port (progn (smtpmail-native-test-servers-start-cyrus)
                       (smtpmail-native-test-servers-port "SMTP_PORT" "cyrus")))
          (err (should-error (smtpmail-native-sasl-tests--send port :user "alice" :password "wonderland-secret"
                                                               :mechanisms '(scram-sha-256)

@@ -80,6 +80,14 @@ or the end of the run."
 
 (add-hook 'kill-emacs-hook #'smtpmail-native-test-servers-stop-all)
 
+(defun smtpmail-native-test-servers--root ()
+  "This run's server directory, made on first use."
+  (unless smtpmail-native-test-servers--root
+    ;; Exim drops to Debian-exim: the directory must be reachable by it.
+    (setq smtpmail-native-test-servers--root (make-temp-file "smtpn-servers-" t))
+    (set-file-modes smtpmail-native-test-servers--root #o755))
+  smtpmail-native-test-servers--root)
+
 (cl-defun smtpmail-native-test-servers-start (&optional cert &key name args)
   "Return the environment alist of a running Exim presenting CERT (default good).
 NAME (default CERT) tells servers apart: a second NAME starts a second
@@ -88,16 +96,12 @@ server.  ARGS are further exim-start arguments, used when it starts."
          (name (or name cert)))
     (or (cdr (assoc name smtpmail-native-test-servers--running))
         (progn
-          (unless smtpmail-native-test-servers--root
-            ;; Exim drops to Debian-exim: the directory must be reachable by it.
-            (setq smtpmail-native-test-servers--root (make-temp-file "smtpn-servers-" t))
-            (set-file-modes smtpmail-native-test-servers--root #o755))
           (with-temp-buffer
-            (let* ((dir (expand-file-name name smtpmail-native-test-servers--root))
+            (let* ((dir (expand-file-name name (smtpmail-native-test-servers--root)))
                    (status (apply #'call-process
                                   (expand-file-name "exim-start" smtpmail-native-test-servers-directory)
                                   nil t nil dir "--cert" cert
-                                  "--ca" (expand-file-name "ca" smtpmail-native-test-servers--root)
+                                  "--ca" (expand-file-name "ca" (smtpmail-native-test-servers--root))
                                   "--owner-pid" (number-to-string (emacs-pid))
                                   args))
                    env)
@@ -107,6 +111,38 @@ server.  ARGS are further exim-start arguments, used when it starts."
                 (push (cons (match-string 1) (match-string 2)) env))
               (push (cons name env) smtpmail-native-test-servers--running)
               env))))))
+
+(defun smtpmail-native-test-servers-start-cyrus ()
+  "Environment of the Exim \"cyrus\": SCRAM and DIGEST-MD5 through Cyrus SASL.
+alice's password is wonderland-secret, as on the other servers."
+  (or (cdr (assoc "cyrus" smtpmail-native-test-servers--running))
+      (let* ((conf-dir (expand-file-name "cyrus-sasl" (smtpmail-native-test-servers--root)))
+             (sasldb (expand-file-name "sasldb2" conf-dir))
+             (auths (expand-file-name "authenticators" conf-dir)))
+        (make-directory conf-dir t)
+        (set-file-modes conf-dir #o755)
+        (with-temp-buffer
+          (insert "wonderland-secret")
+          (unless (eq 0 (call-process-region (point-min) (point-max) "saslpasswd2" nil nil nil
+                                             "-f" sasldb "-c" "-p" "-u" "exim-test.localhost" "alice"))
+            (error "Saslpasswd2 failed")))
+        ;; Exim reads the sasldb as its own user once it has dropped root.
+        (when (zerop (user-uid)) (call-process "chown" nil nil nil "Debian-exim" sasldb))
+        (with-temp-file (expand-file-name "exim.conf" conf-dir)
+          (insert "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: " sasldb
+                  "\nmech_list: SCRAM-SHA-256 SCRAM-SHA-1 DIGEST-MD5\n"
+                  ;; Above the 4096 floor, so that a ceiling test has room.
+                  "scram_iteration_counter: 10000\n"))
+        (with-temp-file auths
+          (dolist (mech '("SCRAM-SHA-256" "SCRAM-SHA-1" "DIGEST-MD5"))
+            (insert (format "cyrus_%s:\n  driver = cyrus_sasl\n  public_name = %s\n  server_mech = %s\n"
+                            (downcase (replace-regexp-in-string "-" "_" mech)) mech mech)
+                    "  server_realm = exim-test.localhost\n  server_set_id = $auth1\n\n")))
+        ;; Cyrus finds exim.conf through SASL_CONF_PATH, which Exim must be told to keep.
+        (let ((process-environment (cons (concat "SASL_CONF_PATH=" conf-dir) process-environment)))
+          (smtpmail-native-test-servers-start
+           "good" :name "cyrus"
+           :args (list "--main" "keep_environment = SASL_CONF_PATH" "--authenticators" auths))))))
 
 (defun smtpmail-native-test-servers-get (key &optional name)
   "Value of KEY (e.g. \"CA_FILE\") for the server NAME (default good)."

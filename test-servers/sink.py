@@ -84,7 +84,7 @@ class Session(asyncio.Protocol):
     def __init__(self, sink):
         self.sink = sink
         self.buf = bytearray()
-        self.mode = "command"   # command data bdat bdat-reject auth starttls closed
+        self.mode = "command"   # command data bdat bdat-reject auth starttls handshake closed
         self.out = []
         self.transport = None
         self.tls = bool(sink.args.tls_on_connect)
@@ -123,6 +123,11 @@ class Session(asyncio.Protocol):
     def data_received(self, chunk):
         if self.mode in ("closed", "starttls"):
             return      # after STARTTLS: anything sent before the handshake is discarded
+        if self.mode == "handshake":
+            # Decrypted input: asyncio may deliver what follows the handshake (a TLS 1.3
+            # client's EHLO) before start_tls() resumes. Kept for it to answer.
+            self.buf += chunk
+            return
         if self.mode in ("data", "bdat") and self.drop_in_data:
             self.transport.abort()      # the connection dies in the middle of the message
             self.mode = "closed"
@@ -146,7 +151,7 @@ class Session(asyncio.Protocol):
     # -- input processing -----------------------------------------------------------------
 
     def process(self):
-        while self.mode not in ("closed", "starttls"):
+        while self.mode not in ("closed", "starttls", "handshake"):
             if self.mode == "data":
                 if not self.take_data():
                     return
@@ -388,6 +393,10 @@ class Session(asyncio.Protocol):
 
     async def start_tls(self):
         loop = asyncio.get_running_loop()
+        # loop.start_tls() swaps the protocol before it first yields: from here on, input
+        # reaches data_received only through TLS.
+        self.buf.clear()
+        self.mode = "handshake"
         try:
             transport = await loop.start_tls(self.transport, self, self.sink.tls,
                                              server_side=True)
@@ -403,7 +412,8 @@ class Session(asyncio.Protocol):
         self.authenticated = None
         self.reset()
         self.mode = "command"
-        self.buf.clear()
+        self.process()
+        self.flush()
 
     # AUTH accepts any credentials: this is a sink, not an authentication test.
     def cmd_AUTH(self, arg):

@@ -1,6 +1,7 @@
 #include "emacs/jobs_bindings.hpp"
 
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <memory>
 
@@ -8,6 +9,7 @@
 #include "emacs/send_bindings.hpp"
 #include "emacs/session_args.hpp"
 #include "jobs/runner.hpp"
+#include "net/tls_context.hpp"
 #include "smtp/commands.hpp"
 
 namespace smtpn::emacs {
@@ -52,7 +54,16 @@ jobs::Runner& runner(Env& env) {
                               env.intern(":filter"), env.intern("smtpmail-native--jobs-drain")});
     const int fd = env.raw()->open_channel(env.raw(), process);
     if (fd < 0) throw ModuleError(ErrorKind::kGeneric, "cannot open the channel for background sends");
+    // The workers use OpenSSL until they are joined, and OpenSSL frees its global state from
+    // an atexit handler registered when it initialises. Left to the static destructor, the
+    // workers outlived that cleanup: their per-thread OpenSSL state (error queue, DRBGs and
+    // what those hold) leaked, and a send still running at exit would use freed state.
+    // atexit handlers run last-registered first: with OpenSSL initialised before ours is
+    // registered, the workers are stopped and joined (each ending thread releasing its
+    // OpenSSL state) before OpenSSL cleans up.
+    net::initialise_openssl();
     s.runner = std::make_unique<jobs::Runner>(fd, kDefaultMaxJobs);
+    std::atexit([] { state().runner.reset(); });
   }
   return *s.runner;
 }

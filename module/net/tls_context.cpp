@@ -64,6 +64,10 @@ std::string raw_sha256(X509* cert) {
 
 std::string certificate_sha256(X509* cert) { return colon_hex(raw_sha256(cert)); }
 
+void initialise_openssl() {
+  if (OPENSSL_init_ssl(0, nullptr) != 1) fail("cannot initialise OpenSSL");
+}
+
 crypto::SslCtxPtr make_client_context(const TlsOptions& options) {
   crypto::SslCtxPtr ctx{SSL_CTX_new(TLS_client_method())};
   if (!ctx) fail("cannot create a TLS context");

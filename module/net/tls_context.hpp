@@ -6,6 +6,11 @@
 
 namespace smtpn::net {
 
+// Initialises OpenSSL (libssl and libcrypto) unless that already happened. OpenSSL registers
+// its atexit cleanup when it initialises: whoever must run before that cleanup at exit calls
+// this first, then registers its own atexit handler. Throws NetError(kTls) on failure.
+void initialise_openssl();
+
 // TLS >= 1.2, the trust store (system or OPTIONS.trust_file), the client certificate.
 // Throws NetError(kTls) with OpenSSL's reason when a file cannot be used.
 crypto::SslCtxPtr make_client_context(const TlsOptions& options);
