@@ -38,7 +38,8 @@
 (defvar bench-body (bench-body bench-size))
 
 (defun bench-blocked (start done-p)
-  "Call START, then wait for DONE-P; return (BLOCKED-SECONDS LARGEST-GAP CALL-SECONDS)."
+  "Call START, then wait for DONE-P.
+Return (BLOCKED-SECONDS LARGEST-GAP CALL-SECONDS)."
   (let* ((ticks nil)
          (timer (run-at-time 0 0.001 (lambda () (push (float-time) ticks))))
          (deadline (+ (float-time) 120))
@@ -125,7 +126,7 @@
     (nth (/ (length sorted) 2) sorted)))
 
 (defun bench-row (label run)
-  "Call RUN `bench-rounds' times; print the row LABEL with the median of each column.
+  "Call RUN `bench-rounds' times; print row LABEL with each column's median.
 RUN returns a (BLOCKED LARGEST CALL) list of seconds."
   (let ((results (cl-loop repeat bench-rounds collect (funcall run))))
     (princ (apply #'format "| %-50s | %10.1f | %10.1f | %7.1f |\n" label
