@@ -262,6 +262,9 @@ So a test finding nothing did look for the right thing."
          (should (= (plist-get outcome :sent) 0))
          (should (= (length (plist-get outcome :failed)) 2))
          (should (string-match-p "\\`535" error-text))
+         ;; The second message's text says the session ended before it, readably.
+         (dolist (failed (plist-get outcome :failed))
+           (should (= (cl-count ?\( (cdr failed)) (cl-count ?\) (cdr failed)))))
          ;; The error really is in the queue, which is what is scanned.
          (should (cl-some (lambda (file) (string-search "smtpmail-native-queue-error" (cdr file)))
                           (smtpmail-native-secrets-tests--queue-files)))

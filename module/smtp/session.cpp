@@ -563,7 +563,8 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
       else
         outcomes[i].error.emplace(
             e.kind() == Kind::kInterrupted ? Kind::kInterrupted : Kind::kConnection,
-            std::string("not sent: the session ended before this message (") + e.what() + ")", e.code(),
+            // No brackets around the reason: Lisp cuts the server's reply off the end of the text.
+            std::string("not sent: the session ended before this message: ") + e.what(), e.code(),
             e.enhanced_status(), e.reply_text());
       if (on_outcome) on_outcome(i, outcomes[i]);
     }
