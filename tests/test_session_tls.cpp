@@ -204,6 +204,7 @@ TEST_CASE("a failed handshake is a TLS error and nothing more is sent", "[sessio
     const auto err = x.failure();
     REQUIRE(err);
     CHECK(err->kind() == Kind::kTls);
+    CHECK(std::string(err->what()).find("(during STARTTLS)") != std::string::npos);
     CHECK(x.transport.wire() == "EHLO client.test\r\nSTARTTLS\r\n");
   }
   SECTION("implicit TLS") {
@@ -212,6 +213,7 @@ TEST_CASE("a failed handshake is a TLS error and nothing more is sent", "[sessio
     const auto err = x.failure();
     REQUIRE(err);
     CHECK(err->kind() == Kind::kTls);
+    CHECK(std::string(err->what()).find("(during the TLS handshake)") != std::string::npos);
     CHECK(x.transport.wire().empty());
   }
   CHECK(x.transport.tls_attempts() == 1);

@@ -26,7 +26,7 @@ enum class StreamType {
 // When secrets (PLAIN, LOGIN passwords) may cross a connection without TLS.
 enum class PlaintextAuth { kNever, kAlways, kLoopback };
 
-enum class Phase { kConnect, kGreeting, kHello, kStartTls, kAuth, kEnvelope, kData, kDone };
+enum class Phase { kConnect, kTlsHandshake, kGreeting, kHello, kStartTls, kAuth, kEnvelope, kData, kDone };
 const char* phase_name(Phase phase);
 
 using PasswordProvider = std::function<crypto::Secret()>;

@@ -32,6 +32,7 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 const char* phase_name(Phase phase) {
   switch (phase) {
     case Phase::kConnect: return "connecting";
+    case Phase::kTlsHandshake: return "the TLS handshake";  // implicit TLS, before the greeting
     case Phase::kGreeting: return "waiting for the greeting";
     case Phase::kHello: return "EHLO";
     case Phase::kStartTls: return "STARTTLS";
@@ -203,7 +204,7 @@ void Session::start_tls_command() {
 
 void Session::open() {
   if (options_.stream_type == StreamType::kImplicitTls) {
-    progress(Phase::kStartTls);
+    progress(Phase::kTlsHandshake);
     start_tls_now();
   }
   progress(Phase::kGreeting);
