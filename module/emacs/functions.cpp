@@ -133,8 +133,10 @@ constexpr std::array kFunctions = {
                  lisp_job_status},
     FunctionSpec{"smtpmail-native-cancel-job", 1, 1,
                  "Cancel background send JOB: close its connection within ~50 ms.\n"
-                 "Its callback receives a `smtpmail-native-cancelled' error.  Return t\n"
-                 "when the job was still queued or running, nil when it had ended.\n\n"
+                 "Its callback receives a `smtpmail-native-cancelled' error, unless the\n"
+                 "server had already accepted the message: then the send succeeded and\n"
+                 "the callback gets its result.  Return t when the job was still queued\n"
+                 "or running, nil when it had ended.\n\n"
                  "(fn JOB)",
                  lisp_cancel_job},
     FunctionSpec{"smtpmail-native-set-max-jobs", 1, 1,
