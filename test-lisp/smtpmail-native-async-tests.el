@@ -106,14 +106,6 @@ every job ended when BODY ends."
            (lambda () (null (smtpmail-native-async--active-jobs))) 60))
   smtpmail-native-async--jobs)
 
-(defun smtpmail-native-async-tests--free-port ()
-  "A port on 127.0.0.1 nobody listens on (just released by us)."
-  (let* ((server (make-network-process :name "probe" :server t :host "127.0.0.1" :service t
-                                       :family 'ipv4 :noquery t))
-         (port (process-contact server :service)))
-    (delete-process server)
-    port))
-
 ;;;; The module's jobs
 
 (ert-deftest smtpmail-native-async-job-reports-and-delivers ()
@@ -279,7 +271,7 @@ the recipient, and run the failure hook; after FIX,
 (ert-deftest smtpmail-native-async-failure-refused-connection ()
   "Nobody listening: queued, warned; once a server listens there, the retry sends it."
   (smtpmail-native-async-tests--with-lisp
-    (let* ((port (smtpmail-native-async-tests--free-port))
+    (let* ((port (smtpmail-native-test-servers-free-port))
            (smtpmail-smtp-server "127.0.0.1")
            (smtpmail-smtp-service port)
            (smtpmail-stream-type 'plain)

@@ -45,14 +45,6 @@
 
 ;;;; Servers
 
-(defun smtpmail-native-leak-tests--free-port ()
-  "A port on 127.0.0.1 nobody listens on (just released by us)."
-  (let* ((server (make-network-process :name "probe" :server t :host "127.0.0.1" :service t
-                                       :family 'ipv4 :noquery t))
-         (port (process-contact server :service)))
-    (delete-process server)
-    port))
-
 (defun smtpmail-native-leak-tests--servers ()
   "Start the servers once; return their plist."
   (or smtpmail-native-leak-tests--servers
@@ -76,7 +68,7 @@
                                  "--tls-key" (expand-file-name "wrong-host.key" ca-dir))
                     ;; 2 MB at 100 kB/s: a job is still writing when it is cancelled.
                     :slow (smtpmail-native-test-servers-start-sink "--throttle" "100000")
-                    :refused (smtpmail-native-leak-tests--free-port))))))
+                    :refused (smtpmail-native-test-servers-free-port))))))
 
 (defun smtpmail-native-leak-tests--port (name)
   "Port of the server NAME."

@@ -181,6 +181,14 @@ the list of (FILE . BYTES) found."
       (sleep-for 0.02))
     (nreverse found)))
 
+(defun smtpmail-native-test-servers-free-port ()
+  "A port on 127.0.0.1 nobody listens on (just released by us)."
+  (let* ((server (make-network-process :name "probe" :server t :host "127.0.0.1" :service t
+                                       :family 'ipv4 :noquery t))
+         (port (process-contact server :service)))
+    (delete-process server)
+    port))
+
 (provide 'smtpmail-native-test-servers)
 
 ;;; smtpmail-native-test-servers.el ends here
