@@ -48,6 +48,20 @@ inline smtp::SessionOptions hostile_options(const std::string& port) {
   return o;
 }
 
+// The same in the clear (stream type plain), for scenarios about the SMTP dialogue itself.
+inline smtp::SessionOptions plain_options(const std::string& port) {
+  smtp::SessionOptions o = hostile_options(port);
+  o.stream_type = smtp::StreamType::kPlain;
+  return o;
+}
+
+// The commands of one plain transaction for hostile_mail(), as the server's Record::lines.
+inline const std::vector<std::string>& one_transaction_lines() {
+  static const std::vector<std::string> lines{"EHLO client.test", "MAIL FROM:<alice@example.org>",
+                                              "RCPT TO:<bob@example.net>", "DATA", "QUIT"};
+  return lines;
+}
+
 // The same with AUTH as kUser / kPassword.
 inline smtp::SessionOptions hostile_auth_options(const std::string& port) {
   smtp::SessionOptions o = hostile_options(port);
