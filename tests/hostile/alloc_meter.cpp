@@ -1,0 +1,47 @@
+// The replaced global operator new/delete behind alloc_meter.hpp. Sizes come from
+// malloc_usable_size, so no header is stored; the other forms (new[], nothrow, delete[])
+// reach these through the standard library's defaults.
+#include "alloc_meter.hpp"
+
+#include <malloc.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+namespace {
+
+std::atomic<std::size_t> live{0};
+std::atomic<std::size_t> peak{0};
+
+void note_allocated(std::size_t bytes) {
+  const std::size_t now = live.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  std::size_t seen = peak.load(std::memory_order_relaxed);
+  while (now > seen && !peak.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+  void* p = std::malloc(size == 0 ? 1 : size);
+  if (p == nullptr) throw std::bad_alloc();
+  note_allocated(malloc_usable_size(p));
+  return p;
+}
+
+void operator delete(void* p) noexcept {
+  if (p == nullptr) return;
+  live.fetch_sub(malloc_usable_size(p), std::memory_order_relaxed);
+  std::free(p);
+}
+
+void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+
+namespace smtpn::hostile {
+
+std::size_t heap_live() { return live.load(std::memory_order_relaxed); }
+std::size_t heap_peak() { return peak.load(std::memory_order_relaxed); }
+void reset_heap_peak() { peak.store(live.load(std::memory_order_relaxed), std::memory_order_relaxed); }
+
+}  // namespace smtpn::hostile
