@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "error_kind_names.hpp"
 #include "net/error.hpp"
 #include "net/transport.hpp"
 #include "smtp/error.hpp"
@@ -454,27 +455,4 @@ struct Exchange {
   }
 };
 
-inline const char* kind_name(smtp::SmtpError::Kind kind) {
-  using K = smtp::SmtpError::Kind;
-  switch (kind) {
-    case K::kInvalidArgument: return "kInvalidArgument";
-    case K::kConnection: return "kConnection";
-    case K::kTls: return "kTls";
-    case K::kAuth: return "kAuth";
-    case K::kProtocol: return "kProtocol";
-    case K::kTimeout: return "kTimeout";
-    case K::kTemporary: return "kTemporary";
-    case K::kPermanent: return "kPermanent";
-    case K::kInterrupted: return "kInterrupted";
-  }
-  return "Kind(?)";
-}
-
 }  // namespace smtpn::test
-
-namespace Catch {
-template <>
-struct StringMaker<smtpn::smtp::SmtpError::Kind> {
-  static std::string convert(smtpn::smtp::SmtpError::Kind kind) { return smtpn::test::kind_name(kind); }
-};
-}  // namespace Catch

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "error_kind_names.hpp"
 #include "crypto/secret.hpp"
 #include "hostile_certs.hpp"
 #include "smtp/error.hpp"
@@ -92,29 +93,5 @@ inline Outcome run_send(smtp::SessionOptions options, const smtp::MailOptions& m
   return out;
 }
 
-inline const char* kind_name(smtp::SmtpError::Kind kind) {
-  using K = smtp::SmtpError::Kind;
-  switch (kind) {
-    case K::kInvalidArgument: return "kInvalidArgument";
-    case K::kConnection: return "kConnection";
-    case K::kTls: return "kTls";
-    case K::kAuth: return "kAuth";
-    case K::kProtocol: return "kProtocol";
-    case K::kTimeout: return "kTimeout";
-    case K::kTemporary: return "kTemporary";
-    case K::kPermanent: return "kPermanent";
-    case K::kInterrupted: return "kInterrupted";
-  }
-  return "Kind(?)";
-}
-
 }  // namespace smtpn::hostile
 
-// Catch2 prints error kinds by name (tests/scripted_transport.hpp has the same for the unit
-// tests; the two are never included together).
-namespace Catch {
-template <>
-struct StringMaker<smtpn::smtp::SmtpError::Kind> {
-  static std::string convert(smtpn::smtp::SmtpError::Kind kind) { return smtpn::hostile::kind_name(kind); }
-};
-}  // namespace Catch
