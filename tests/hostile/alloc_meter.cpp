@@ -1,6 +1,7 @@
 // The replaced global operator new/delete behind alloc_meter.hpp. Sizes come from
-// malloc_usable_size, so no header is stored; the other forms (new[], nothrow, delete[])
-// reach these through the standard library's defaults.
+// malloc_usable_size, so no header is stored. Every form is replaced, not only the two the
+// others default to: under ASan the runtime supplies the others, and would free what we
+// malloc'd with its own operator (alloc-dealloc mismatch). The aligned forms stay theirs.
 #include "alloc_meter.hpp"
 
 #include <malloc.h>
@@ -21,22 +22,36 @@ void note_allocated(std::size_t bytes) {
   }
 }
 
-}  // namespace
-
-void* operator new(std::size_t size) {
+void* allocate(std::size_t size) noexcept {
   void* p = std::malloc(size == 0 ? 1 : size);
-  if (p == nullptr) throw std::bad_alloc();
-  note_allocated(malloc_usable_size(p));
+  if (p != nullptr) note_allocated(malloc_usable_size(p));
   return p;
 }
 
-void operator delete(void* p) noexcept {
+void release(void* p) noexcept {
   if (p == nullptr) return;
   live.fetch_sub(malloc_usable_size(p), std::memory_order_relaxed);
   std::free(p);
 }
 
-void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+void* allocate_or_throw(std::size_t size) {
+  void* p = allocate(size);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) { return allocate_or_throw(size); }
+void* operator new[](std::size_t size) { return allocate_or_throw(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
 
 namespace smtpn::hostile {
 

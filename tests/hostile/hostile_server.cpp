@@ -177,13 +177,15 @@ std::string Connection::expect(std::string_view prefix, int wait_ms) {
 
 std::optional<std::string> Connection::read_data(int wait_ms) {
   const auto end = after_ms(wait_ms);
+  std::size_t searched = 0;  // the terminator does not start before this (a 5 MB message stays linear)
   for (;;) {
     std::size_t stop = std::string::npos;
     if (in_.compare(0, 3, ".\r\n") == 0) {
       stop = 3;
-    } else if (const std::size_t at = in_.find("\r\n.\r\n"); at != std::string::npos) {
+    } else if (const std::size_t at = in_.find("\r\n.\r\n", searched); at != std::string::npos) {
       stop = at + 5;
     }
+    if (in_.size() > 4) searched = in_.size() - 4;
     if (stop != std::string::npos) {
       std::string data = in_.substr(0, stop);
       in_.erase(0, stop);
