@@ -22,6 +22,10 @@ inline constexpr std::string_view kMessage = "From: alice@example.org\r\nSubject
 inline constexpr const char* kUser = "alice";
 inline constexpr const char* kPassword = "s3cret-Pa55word";
 
+inline bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
 struct Outcome {
   std::optional<smtp::SendResult> result;  // exactly one of the two is set
   std::optional<smtp::SmtpError> error;

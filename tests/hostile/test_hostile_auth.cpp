@@ -19,10 +19,6 @@ namespace {
 
 constexpr const char* kToken = "ya29.hostile-bearer-token";
 
-bool contains(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // Everything that would reveal kPassword or kToken, in every encoding a mechanism uses.
 std::vector<std::string> secret_forms() {
   const std::string user = kUser, pass = kPassword, token = kToken;

@@ -31,10 +31,6 @@ const char* step_name(Step step) {
   return "";
 }
 
-bool contains(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // Plays a good server (no PIPELINING, so one command at a time) up to STEP and there does
 // FAULT instead of answering.
 void fault_at(Connection& c, Step step, const std::function<void(Connection&)>& fault) {

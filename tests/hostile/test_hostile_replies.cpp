@@ -17,10 +17,6 @@ using Lines = std::vector<std::string>;
 
 namespace {
 
-bool contains(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // A plain send to a server that greets with GREETING (raw bytes) and answers EHLO with
 // EHLO_REPLY (raw bytes), then behaves.
 Outcome send_with_replies(const std::string& greeting, const std::string& ehlo_reply, Record* record = nullptr) {

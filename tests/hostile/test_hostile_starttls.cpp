@@ -13,10 +13,6 @@ using Kind = smtp::SmtpError::Kind;
 
 namespace {
 
-bool contains(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // The server's script after STARTTLS: a TLS session that would accept anything, so that a
 // client that went on would show it in the recorded bytes.
 void serve_inside_tls(Connection& c) {
