@@ -8,61 +8,17 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "data_framing.hpp"
 #include "hostile_client.hpp"
 #include "hostile_server.hpp"
 
 using namespace smtpn;
 using namespace smtpn::hostile;
+using smtpn::test::decode_data;
+using smtpn::test::normalise;
+using smtpn::test::only_crlf_line_ends;
 
 namespace {
-
-// What the message must look like on the wire before stuffing: every CRLF, bare CR and bare
-// LF is one CRLF line end, and a last line without one gets one.
-std::string crlf_normalised(std::string_view message) {
-  std::string out;
-  for (std::size_t i = 0; i < message.size(); ++i) {
-    const char c = message[i];
-    if (c == '\r' || c == '\n') {
-      out += "\r\n";
-      if (c == '\r' && i + 1 < message.size() && message[i + 1] == '\n') ++i;
-    } else {
-      out += c;
-    }
-  }
-  if (!out.empty() && out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
-  return out;
-}
-
-// The payload as received (terminator included) with the terminator removed and every
-// leading "." of a line undoubled; the checks that it was well-formed come first.
-std::string unstuffed(const std::string& payload) {
-  std::string out;
-  std::size_t pos = 0;
-  for (;;) {
-    const std::size_t end = payload.find("\r\n", pos);
-    REQUIRE(end != std::string::npos);
-    std::string line = payload.substr(pos, end - pos);
-    pos = end + 2;
-    if (line == ".") {
-      CHECK(pos == payload.size());  // the terminator is the last thing, and the only one
-      return out;
-    }
-    if (!line.empty() && line[0] == '.') {
-      REQUIRE(line.size() > 1);
-      CHECK(line[1] == '.');  // every line starting with "." was doubled
-      line.erase(0, 1);
-    }
-    out += line + "\r\n";
-  }
-}
-
-bool only_crlf_line_ends(const std::string& bytes) {
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (bytes[i] == '\r' && (i + 1 == bytes.size() || bytes[i + 1] != '\n')) return false;
-    if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) return false;
-  }
-  return true;
-}
 
 struct Delivery {
   Outcome out;
@@ -102,7 +58,7 @@ TEST_CASE("smuggling sequences arrive as CRLF lines, dot-stuffed, in one message
   CHECK(d.record.script_error.empty());
   CHECK(d.record.lines == one_transaction_lines());  // a smuggled command would show up here
   CHECK(only_crlf_line_ends(d.payload));
-  CHECK(unstuffed(d.payload) == crlf_normalised(message));
+  CHECK(decode_data(d.payload) == normalise(message));
   // The smuggled commands are inside the one message, as text.
   CHECK(d.payload.find("\r\nMAIL FROM:<evil@attacker.test>\r\n") != std::string::npos);
 }
@@ -137,6 +93,6 @@ TEST_CASE("5 MB of dotted lines arrive byte-exact", "[hostile][data]") {
   REQUIRE(d.out.result);
   CHECK(d.record.lines == one_transaction_lines());
   CHECK(only_crlf_line_ends(d.payload));
-  const bool byte_exact = unstuffed(d.payload) == crlf_normalised(message);  // no 5 MB dump on failure
+  const bool byte_exact = decode_data(d.payload) == normalise(message);  // no 5 MB dump on failure
   CHECK(byte_exact);
 }
