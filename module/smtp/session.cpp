@@ -62,7 +62,10 @@ auto Session::guarded(Fn fn) -> decltype(fn()) {
     return fn();
   } catch (const net::NetError& e) {
     using NK = net::NetError::Kind;
-    const std::string during = std::string(" (during ") + phase_name(phase_) + ")";
+    // Before the final dot the server has no complete message and must discard what it got
+    // (RFC 5321 §4.1.1.4): the caller may safely send it again, and is told so.
+    const std::string during = std::string(" (during ") + phase_name(phase_) + ")" +
+                               (sending_ && phase_ != Phase::kDone ? "; the message was not sent" : "");
     switch (e.kind()) {
       case NK::kResolve:
       case NK::kConnect: throw SmtpError(Kind::kConnection, e.what());
@@ -75,7 +78,12 @@ auto Session::guarded(Fn fn) -> decltype(fn()) {
               Kind::kTimeout,
               "the server did not confirm the message in time after it was sent: delivery status unknown");
         throw SmtpError(Kind::kTimeout, std::string("the server did not answer in time") + during);
-      case NK::kInterrupted: throw SmtpError(Kind::kInterrupted, "interrupted" + during);
+      case NK::kInterrupted:
+        if (phase_ == Phase::kDone && sending_)
+          throw SmtpError(Kind::kInterrupted,
+                          "interrupted after the message was sent and before the server confirmed it: "
+                          "delivery status unknown");
+        throw SmtpError(Kind::kInterrupted, "interrupted" + during);
       case NK::kClosed:
       case NK::kIo: break;
     }
@@ -500,6 +508,7 @@ void Session::quit() noexcept {
 SendResult Session::send(const MailOptions& mail, std::string_view message) {
   validate_session(options_);
   validate_mail(mail);
+  sending_ = true;
   return guarded([&] {
     open();
     authenticate();
@@ -525,6 +534,7 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
     }
   }
   std::size_t next = 0;  // the first message not yet decided when the connection is lost
+  sending_ = true;
   try {
     guarded([&] {
       open();

@@ -90,6 +90,7 @@ class Session {
   const crypto::Secret& secret_for(const std::string& mechanism);
   sasl::PolicyInput policy_input() const;
   bool helo_only_ = false;
+  bool sending_ = false;  // send/send_batch, not probe: a failure says what became of the message
 };
 
 SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std::string_view message);

@@ -3,6 +3,7 @@
 // reports a mail as sent that was not — and once the message's final "." has gone out, a
 // broken connection is "delivery status unknown", not a failure to resend blindly.
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -101,10 +102,12 @@ TEST_CASE("a server hanging up at each step: a connection error that says whethe
   // of the message a FIN still lets the whole message, dot included, reach the server: then the
   // client cannot know either. An RST there stops the client's writes: not sent.
   const bool message_reached_server = step == Step::kDot || (step == Step::kMidData && !reset);
-  if (message_reached_server)
+  if (message_reached_server) {
     CHECK(contains(out.error_text(), "delivery status unknown"));
-  else
+  } else {
+    CHECK(contains(out.error_text(), "the message was not sent"));  // safe to send again
     CHECK_FALSE(contains(out.error_text(), "delivery status unknown"));
+  }
 }
 
 TEST_CASE("421 at each step is a temporary error carrying the server's reply", "[hostile][disconnect]") {
@@ -187,9 +190,34 @@ TEST_CASE("a server slower than the timeout: a timeout error, in time", "[hostil
   INFO(out.error_text());
   REQUIRE(out.error);
   CHECK(out.seconds < 0.5);  // gave up before the server woke, within its own deadline
+  CHECK(out.error->kind() == Kind::kTimeout);
+  if (step == Step::kDot)
+    CHECK(contains(out.error_text(), "delivery status unknown"));
+  else
+    CHECK(contains(out.error_text(), "the message was not sent"));
+}
+
+TEST_CASE("C-g before the final dot: not sent; after it: delivery status unknown", "[hostile][disconnect]") {
+  const Step step = GENERATE(Step::kMail, Step::kDot);
+  INFO("C-g while the server sits " << step_name(step));
+  HostileServer server([step](Connection& c) { fault_at(c, step, [](Connection& s) { s.wait_for_close(); }); });
+  smtp::SessionOptions options = plain_options(server.port());
+  std::atomic<bool> interrupted{false};
+  options.interrupt = [&interrupted] { return interrupted.load(); };
+  // C-g once the envelope has begun, or once the whole message (its dot included) is written.
+  options.progress = [&interrupted, step](smtp::Phase phase, std::size_t sent, std::size_t total) {
+    if (step == Step::kMail && phase == smtp::Phase::kEnvelope) interrupted = true;
+    if (step == Step::kDot && phase == smtp::Phase::kData && total > 0 && sent == total) interrupted = true;
+  };
+  const Outcome out = run_send(options);
+  const Record& rec = server.finish();
+  REQUIRE(out.error);
+  INFO(out.error_text());
+  CHECK(out.error->kind() == Kind::kInterrupted);
   if (step == Step::kDot) {
     CHECK(contains(out.error_text(), "delivery status unknown"));
+    CHECK(contains(rec.before_tls, std::string(kMessage) + ".\r\n"));
   } else {
-    CHECK(out.error->kind() == Kind::kTimeout);
+    CHECK(contains(out.error_text(), "the message was not sent"));
   }
 }
