@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <utility>
@@ -20,6 +21,40 @@ constexpr std::size_t kHugePage = std::size_t{2} << 20;
 // Below this, malloc's recycled heap is as fast and a private mapping would waste memory.
 constexpr std::size_t kMapAtLeast = 2 * kHugePage;
 
+// The last large mapping released is kept, already faulted in, for the next large buffer:
+// sending a big message again then copies into ready memory. Faulting 25 MB in again could
+// stall Emacs for tens of milliseconds when the kernel had to compact memory for the huge
+// pages. One spare at most, of at most this size.
+constexpr std::size_t kSpareAtMost = std::size_t{66} << 20;
+
+struct Mapping {
+  void* start = nullptr;
+  std::size_t size = 0;
+};
+
+std::mutex spare_mutex;
+Mapping spare;  // guarded by spare_mutex
+
+// A spare mapping of at least SIZE bytes, or an empty one.
+Mapping take_spare(std::size_t size) {
+  const std::lock_guard<std::mutex> lock(spare_mutex);
+  if (spare.start == nullptr || spare.size < size) return {};
+  return std::exchange(spare, Mapping{});
+}
+
+// Keeps M as the spare when it is the larger one (and not too large); unmaps what is not kept.
+void give_back(Mapping m) {
+  if (m.size <= kSpareAtMost) {
+    const std::lock_guard<std::mutex> lock(spare_mutex);
+    if (m.size > spare.size) std::swap(m, spare);
+  }
+  if (m.start != nullptr) munmap(m.start, m.size);
+}
+
+char* huge_page_aligned(void* mapping) {
+  return reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(mapping) + kHugePage - 1) & ~(kHugePage - 1));
+}
+
 }  // namespace
 
 ByteBuffer::ByteBuffer(std::size_t capacity) : size_(capacity) {
@@ -29,13 +64,20 @@ ByteBuffer::ByteBuffer(std::size_t capacity) : size_(capacity) {
   }
   // Over-map by one huge page so the buffer can start on a 2 MiB boundary.
   mapping_size_ = capacity + kHugePage;
+  // A spare of at least this size held a buffer at least this large from the same aligned
+  // start, so everything this one uses is already faulted in.
+  if (const Mapping reused = take_spare(mapping_size_); reused.start != nullptr) {
+    mapping_ = reused.start;
+    mapping_size_ = reused.size;
+    data_ = huge_page_aligned(mapping_);
+    return;
+  }
   mapping_ = mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapping_ == MAP_FAILED) {
     mapping_ = nullptr;
     throw std::bad_alloc();
   }
-  const auto start = (reinterpret_cast<std::uintptr_t>(mapping_) + kHugePage - 1) & ~(kHugePage - 1);
-  data_ = reinterpret_cast<char*>(start);
+  data_ = huge_page_aligned(mapping_);
   // Advice only: without THP (or on kernels before 5.14) plain faulting still works.
   madvise(data_, capacity, MADV_HUGEPAGE);
   // Fault everything in with one call instead of one trap per page as the copy runs.
@@ -68,7 +110,7 @@ void ByteBuffer::shrink(std::size_t size) {
 
 void ByteBuffer::release() noexcept {
   if (mapping_ != nullptr)
-    munmap(mapping_, mapping_size_);
+    give_back(Mapping{mapping_, mapping_size_});
   else
     delete[] data_;
   data_ = nullptr;

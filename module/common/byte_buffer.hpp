@@ -1,7 +1,9 @@
 // ByteBuffer: a message's bytes, copied once out of Lisp and never zero-filled first.
 // A large buffer is mapped on its own, asking for transparent huge pages: on a virtual
 // machine each first touch of a 4 KiB page can cost microseconds, and filling 25 MB page by
-// page blocked Emacs for ~100 ms; 2 MiB pages faulted in by one madvise take ~5-15 ms.
+// page blocked Emacs for ~100 ms; 2 MiB pages faulted in by one madvise take ~5-15 ms, or
+// more when the kernel must compact memory first. So the last large mapping released is
+// kept (up to 64 MiB) and serves the next large buffer that fits, already faulted in.
 #pragma once
 
 #include <cstddef>
