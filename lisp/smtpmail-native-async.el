@@ -60,7 +60,7 @@
 (declare-function smtpmail-native--message-bytes "smtpmail-native" ())
 (declare-function smtpmail-native--message-id "smtpmail-native" ())
 (declare-function smtpmail-native--queue-variables "smtpmail-native" ())
-(declare-function smtpmail-native--trace-buffer "smtpmail-native" (host))
+(declare-function smtpmail-native--trace-writer "smtpmail-native" (host))
 (declare-function smtpmail-native--error-text "smtpmail-native" (err))
 (declare-function smtpmail-native--ensure-module "smtpmail-native" ())
 (declare-function smtpmail-native-queue--add "smtpmail-native-queue" (data recipients variables))
@@ -156,9 +156,7 @@ it leaves the queue when the message is sent."
          (recipients (mapcar #'smtpmail-maybe-append-domain recipients))
          (ask (and smtpmail-servers-requiring-authorization
                    (string-match-p smtpmail-servers-requiring-authorization host)))
-         ;; Not `trace-buffer': trace.el's option makes that name special, so the
-         ;; worker's lines, arriving after this returns, would find its global value.
-         (transcript (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
+         (trace (smtpmail-native--trace-writer host))
          (data (smtpmail-native--message-bytes))
          (job (smtpmail-native-async--job-create
                :id (cl-incf smtpmail-native-async--counter)
@@ -174,12 +172,7 @@ it leaves the queue when the message is sent."
                :queue-file queue-file
                :started (current-time)))
          (call (smtpmail-native--module-arguments
-                host ask
-                (lambda (line)
-                  (when (buffer-live-p transcript)
-                    (with-current-buffer transcript
-                      (goto-char (point-max))
-                      (insert line "\n"))))
+                host ask trace
                 (list :from (smtpmail-native--envelope-from) :recipients recipients :data data))))
     (setf (smtpmail-native-async--job-args job) (car call)
           (smtpmail-native-async--job-finish job) (cdr call))

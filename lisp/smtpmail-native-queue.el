@@ -48,7 +48,7 @@
 (declare-function smtpmail-native--account-settings "smtpmail-native" (address))
 (declare-function smtpmail-native--envelope-from "smtpmail-native" ())
 (declare-function smtpmail-native--message-bytes "smtpmail-native" ())
-(declare-function smtpmail-native--trace-buffer "smtpmail-native" (host))
+(declare-function smtpmail-native--trace-writer "smtpmail-native" (host))
 (declare-function smtpmail-native--call-module "smtpmail-native" (send host ask trace message-args))
 (declare-function smtpmail-native-send-batch "ext:smtpmail-native-module" (&rest args))
 (defvar smtpmail-native-trust-file)
@@ -272,16 +272,11 @@ one stays with its error recorded; a 4xx or 530 is retried alone."
      (car files) (car pairs)
      (lambda (_)
        (let* ((host (or smtpmail-smtp-server (error "`smtpmail-smtp-server' not defined")))
-              (transcript (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
+              (trace (smtpmail-native--trace-writer host))
               (ask (and smtpmail-servers-requiring-authorization
                         (string-match-p smtpmail-servers-requiring-authorization host))))
          (smtpmail-native--call-module
-          #'smtpmail-native-send-batch host ask
-          (lambda (line)
-            (when (buffer-live-p transcript)
-              (with-current-buffer transcript
-                (goto-char (point-max))
-                (insert line "\n"))))
+          #'smtpmail-native-send-batch host ask trace
           (list :messages messages :on-outcome on-outcome)))))
     (dolist (file (nreverse alone))
       (push (cons file (smtpmail-native-queue--flush-one file)) outcomes))

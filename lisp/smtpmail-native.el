@@ -574,13 +574,23 @@ the password after a successful AUTH) and :forget (after a failed one)."
 
 ;;;; Sending
 
-(defun smtpmail-native--trace-buffer (host)
-  "Return the emptied buffer *trace of SMTP session to HOST*."
-  (let ((buffer (get-buffer-create (format "*trace of SMTP session to %s*" host))))
-    (with-current-buffer buffer
-      (setq buffer-undo-list t)
-      (erase-buffer))
-    buffer))
+(defun smtpmail-native--trace-writer (host)
+  "Return a function of one transcript line for a session with HOST.
+With `smtpmail-debug-info', it appends each line to the buffer
+*trace of SMTP session to HOST*, emptied now; otherwise it ignores them.
+The buffer is held in the closure, so lines that arrive later, from a
+background send, still find it."
+  (if (not smtpmail-debug-info)
+      #'ignore
+    (let ((buffer (get-buffer-create (format "*trace of SMTP session to %s*" host))))
+      (with-current-buffer buffer
+        (setq buffer-undo-list t)
+        (erase-buffer))
+      (lambda (line)
+        (when (buffer-live-p buffer)
+          (with-current-buffer buffer
+            (goto-char (point-max))
+            (insert line "\n")))))))
 
 (defun smtpmail-native--session (host from recipients data ask trace)
   "Send DATA from FROM to RECIPIENTS over one session with HOST.
@@ -672,14 +682,11 @@ signal a `smtpmail-native-error' when sending fails."
          (recipients (mapcar #'smtpmail-maybe-append-domain recipients))
          (ask (and smtpmail-servers-requiring-authorization
                    (string-match-p smtpmail-servers-requiring-authorization host)))
-         (transcript (and smtpmail-debug-info (smtpmail-native--trace-buffer host)))
+         (write-trace (smtpmail-native--trace-writer host))
          (lines nil)
          (trace (lambda (line)
                   (push line lines)
-                  (when (buffer-live-p transcript)
-                    (with-current-buffer transcript
-                      (goto-char (point-max))
-                      (insert line "\n")))))
+                  (funcall write-trace line)))
          (attempt 1)
          (result nil))
     (while (not result)
