@@ -62,24 +62,26 @@ auto Session::guarded(Fn fn) -> decltype(fn()) {
     return fn();
   } catch (const net::NetError& e) {
     using NK = net::NetError::Kind;
+    // kDone is set only once a message's final dot is written (so only when sending).
+    const bool after_dot = phase_ == Phase::kDone;
     // Before the final dot the server has no complete message and must discard what it got
     // (RFC 5321 §4.1.1.4): the caller may safely send it again, and is told so.
     const std::string during = std::string(" (during ") + phase_name(phase_) + ")" +
-                               (sending_ && phase_ != Phase::kDone ? "; the message was not sent" : "");
+                               (sending_ && !after_dot ? "; the message was not sent" : "");
     switch (e.kind()) {
       case NK::kResolve:
       case NK::kConnect: throw SmtpError(Kind::kConnection, e.what());
       case NK::kTls:
-        if (phase_ == Phase::kDone) break;  // the message may have arrived: see below
+        if (after_dot) break;  // the message may have arrived: see below
         throw SmtpError(Kind::kTls, std::string(e.what()) + during);
       case NK::kTimeout:
-        if (phase_ == Phase::kDone)
+        if (after_dot)
           throw SmtpError(
               Kind::kTimeout,
               "the server did not confirm the message in time after it was sent: delivery status unknown");
         throw SmtpError(Kind::kTimeout, std::string("the server did not answer in time") + during);
       case NK::kInterrupted:
-        if (phase_ == Phase::kDone && sending_)
+        if (after_dot)
           throw SmtpError(Kind::kInterrupted,
                           "interrupted after the message was sent and before the server confirmed it: "
                           "delivery status unknown");
@@ -89,7 +91,7 @@ auto Session::guarded(Fn fn) -> decltype(fn()) {
     }
     // After the final dot any transport failure (closed, reset, a broken TLS record) may have
     // come after the server queued the message: neither "sent" nor "failed" is true.
-    if (phase_ == Phase::kDone)
+    if (after_dot)
       throw SmtpError(Kind::kConnection,
                       std::string("the connection broke after the message was sent and before the "
                                   "server confirmed it: delivery status unknown (") +
