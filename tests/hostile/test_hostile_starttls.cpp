@@ -45,8 +45,7 @@ TEST_CASE("STARTTLS injection in one segment: the session aborts before the hand
   CHECK_FALSE(out.traced("injected"));
 }
 
-TEST_CASE("STARTTLS injection byte by byte, all waiting before the client reads the 220: "
-          "the client's own check aborts",
+TEST_CASE("STARTTLS injection byte by byte, waiting before the client reads: it aborts",
           "[hostile][starttls]") {
   // The 220 and the injected reply go out one byte per segment, and all of them before the
   // client asks for STARTTLS (the client waits for that at the start of its STARTTLS step), so
