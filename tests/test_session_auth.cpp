@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "mechanism_override.hpp"
 #include "scripted_transport.hpp"
 #include "smtp/session.hpp"
 
@@ -169,6 +170,77 @@ TEST_CASE("an endless run of 334 challenges is abandoned", "[session][auth]") {
   CHECK(lines.back() == "*");
   CHECK(lines.size() <= static_cast<std::size_t>(kMaxSaslRounds) + 2);
   CHECK_FALSE(x.on_wire("MAIL"));
+}
+
+// A mechanism that answers every challenge, forever: no real one does (each stops after its
+// own few steps), so only this reaches the session's own cap on AUTH rounds.
+class EndlessMechanism final : public smtpn::sasl::Mechanism {
+ public:
+  explicit EndlessMechanism(int& responses) : responses_(responses) {}
+  std::string_view name() const override { return "LOGIN"; }
+  smtpn::Result<Secret, smtpn::sasl::SaslError> respond(std::string_view) override {
+    ++responses_;
+    return Secret("bW9yZQ==");  // "more"
+  }
+
+ private:
+  int& responses_;
+};
+
+TEST_CASE("the SASL round cap ends a mechanism that keeps answering", "[session][auth]") {
+  AuthExchange x("AUTH LOGIN");
+  int responses = 0;
+  const smtpn::test::MechanismOverride endless([&](std::string_view name) -> std::unique_ptr<smtpn::sasl::Mechanism> {
+    if (name == "LOGIN") return std::make_unique<EndlessMechanism>(responses);
+    return nullptr;
+  });
+  int challenges = 0;
+  x.server.custom = [&](ScriptedTransport& t, std::string_view line) {
+    if (line.rfind("AUTH", 0) != 0 && challenges == 0) return false;
+    if (line == "*") return false;  // the cancel: the scripted server's default answer
+    if (++challenges > 100) {
+      t.hang_up();
+      return true;
+    }
+    t.send("334 " + std::string(smtpn::test::kRfc2195Challenge) + "\r\n");
+    return true;
+  };
+  const auto err = x.failure();
+  REQUIRE(err);
+  INFO(err->what());
+  CHECK(err->kind() == Kind::kProtocol);
+  CHECK(std::string(err->what()).find(std::to_string(kMaxSaslRounds) + " AUTH rounds") != std::string::npos);
+  // Exactly kMaxSaslRounds answers, then the cancel: the cap, not the server, ended it.
+  CHECK(responses == kMaxSaslRounds);
+  Lines expected{"AUTH LOGIN"};
+  for (int i = 0; i < kMaxSaslRounds; ++i) expected.emplace_back("bW9yZQ==");
+  expected.emplace_back("*");
+  CHECK(first_lines(x.auth_lines(), expected.size()) == expected);
+  CHECK_FALSE(x.on_wire("MAIL"));
+}
+
+TEST_CASE("no usable AUTH mechanism: an error, and no mail goes out unauthenticated", "[session][auth]") {
+  SECTION("the server offers only mechanisms the user did not allow") {
+    AuthExchange x("AUTH PLAIN LOGIN");
+    x.options.mechanisms = {"CRAM-MD5", "SCRAM-SHA-256"};
+    const auto err = x.failure();
+    REQUIRE(err);
+    CHECK(err->kind() == Kind::kAuth);
+    CHECK(std::string(err->what()).find("no usable AUTH mechanism") != std::string::npos);
+    CHECK_FALSE(x.on_wire("AUTH"));
+    CHECK_FALSE(x.on_wire("MAIL"));
+    CHECK(x.password_calls == 0);
+  }
+  SECTION("the server offers only mechanisms we do not implement") {
+    AuthExchange x("AUTH GSSAPI NTLM");
+    const auto err = x.failure();
+    REQUIRE(err);
+    CHECK(err->kind() == Kind::kAuth);
+    CHECK(std::string(err->what()).find("no usable AUTH mechanism") != std::string::npos);
+    CHECK_FALSE(x.on_wire("AUTH"));
+    CHECK_FALSE(x.on_wire("MAIL"));
+    CHECK(x.password_calls == 0);
+  }
 }
 
 TEST_CASE("PLAIN and LOGIN are not sent in the clear to a remote server", "[session][auth]") {
