@@ -130,11 +130,24 @@ TEST_CASE("SCRAM-SHA-256 is chosen over PLAIN and runs to the server's signature
   CHECK(x.password_calls == 1);
 }
 
-TEST_CASE("SCRAM in the clear needs no permission; PLAIN would", "[session][sasl][scram]") {
-  SaslExchange x("AUTH PLAIN SCRAM-SHA-1", false);
-  x.options.plaintext_auth = smtp::PlaintextAuth::kNever;
-  CHECK(x.send().mechanism == "SCRAM-SHA-1");
-  CHECK_FALSE(x.transport.tls_started());
+TEST_CASE("SCRAM in the clear needs permission like PLAIN: its proof cracks offline",
+          "[session][sasl][scram]") {
+  SECTION("refused, no AUTH line at all") {
+    SaslExchange x("AUTH PLAIN SCRAM-SHA-1", false);
+    x.options.plaintext_auth = smtp::PlaintextAuth::kNever;
+    const auto err = x.failure();
+    REQUIRE(err);
+    CHECK(err->kind() == Kind::kAuth);
+    CHECK(std::string(err->what()).find("SCRAM-SHA-1") != std::string::npos);
+    CHECK_FALSE(x.on_wire("AUTH"));
+    CHECK(x.password_calls == 0);
+  }
+  SECTION("allowed: SCRAM goes first") {
+    SaslExchange x("AUTH PLAIN SCRAM-SHA-1", false);
+    x.options.plaintext_auth = smtp::PlaintextAuth::kAlways;
+    CHECK(x.send().mechanism == "SCRAM-SHA-1");
+    CHECK_FALSE(x.transport.tls_started());
+  }
 }
 
 TEST_CASE("a 235 without the server's signature, or with a wrong one, is refused; no mail goes",

@@ -365,9 +365,10 @@ void Session::authenticate() {
   if (choice.candidates.empty()) {
     if (!choice.refused_clear.empty())
       throw SmtpError(Kind::kAuth,
-                      "refusing to send the password over a connection without TLS: the server offers " +
-                          join(choice.refused_clear, ", ") +
-                          " only (use STARTTLS or TLS, or allow it with :allow-plaintext-auth t)");
+                      "refusing to authenticate over a connection without TLS: " + join(choice.refused_clear, ", ") +
+                          " would give an eavesdropper the password, a token or a response to crack offline "
+                          "(use STARTTLS or TLS, or allow it for this server with "
+                          "smtpmail-native-allow-plaintext-auth, :allow-plaintext-auth)");
     throw SmtpError(
         Kind::kAuth,
         "no usable AUTH mechanism: the server offers " + join(caps_.auth_mechanisms, " ") +
