@@ -95,10 +95,21 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
     (should (equal (smtpmail-native-e2e--delivered msg) (list (smtpmail-native-e2e--normalise msg))))))
 
 (ert-deftest smtpmail-native-e2e-cram-md5-in-the-clear ()
-  "CRAM-MD5 never reveals the password, so it may run without TLS even under the strict policy."
+  "CRAM-MD5's response cracks offline: without TLS it runs only where the policy allows AUTH.
+Refused under the strict policy before the password is asked for;
+allowed by the default policy to this loopback server."
+  (let* ((asked 0)
+         (err (smtpmail-native-e2e--should-signal
+               (smtpmail-native-e2e--send :stream-type 'plain :allow-plaintext-auth nil
+                                          :user "alice" :mechanisms '(cram-md5)
+                                          :password (lambda () (cl-incf asked) "wonderland-secret")
+                                          :data (smtpmail-native-e2e--message "cram-refused"))
+               smtpmail-native-auth-error)))
+    (should (= asked 0))
+    (should (string-match-p "smtpmail-native-allow-plaintext-auth" (nth 1 err))))
   (let* ((msg (smtpmail-native-e2e--message "cram"))
          (asked 0)
-         (result (smtpmail-native-e2e--send :stream-type 'plain :allow-plaintext-auth nil
+         (result (smtpmail-native-e2e--send :stream-type 'plain :allow-plaintext-auth 'loopback
                                             :user "alice"
                                             :password (lambda () (cl-incf asked) "wonderland-secret")
                                             :data msg)))

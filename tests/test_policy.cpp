@@ -1,6 +1,7 @@
 // sasl::choose_mechanisms: the default orders with and without TLS, the user's list as filter
-// and order, never a mechanism the server did not advertise or we do not implement, and the
-// password-revealing ones (PLAIN, LOGIN) kept off connections without TLS unless allowed.
+// and order, never a mechanism the server did not advertise or we do not implement, and every
+// mechanism but EXTERNAL (the challenge-response ones too: their responses crack offline) kept
+// off connections without TLS unless the user allowed it for that server.
 #include <string>
 #include <vector>
 
@@ -11,7 +12,7 @@
 using smtpn::sasl::choose_mechanisms;
 using smtpn::sasl::PolicyChoice;
 using smtpn::sasl::PolicyInput;
-using smtpn::sasl::reveals_secret;
+using smtpn::sasl::exposes_secret;
 using Names = std::vector<std::string>;
 
 namespace {
@@ -31,11 +32,11 @@ TEST_CASE("over TLS the default order is PLAIN, CRAM-MD5, LOGIN", "[policy]") {
   CHECK(choose({"LOGIN", "CRAM-MD5"}, {}, true).candidates == Names{"CRAM-MD5", "LOGIN"});
 }
 
-TEST_CASE("without TLS CRAM-MD5 comes first and PLAIN/LOGIN need permission", "[policy]") {
-  SECTION("not allowed: only CRAM-MD5, the others reported as refused") {
+TEST_CASE("without TLS every password mechanism needs permission; then CRAM-MD5 comes first", "[policy]") {
+  SECTION("not allowed: nothing to try, all reported as refused") {
     const auto c = choose(kAll, {}, false, false);
-    CHECK(c.candidates == Names{"CRAM-MD5"});
-    CHECK(c.refused_clear == Names{"PLAIN", "LOGIN"});
+    CHECK(c.candidates.empty());
+    CHECK(c.refused_clear == Names{"CRAM-MD5", "PLAIN", "LOGIN"});
   }
   SECTION("allowed: the clear-text order") {
     const auto c = choose(kAll, {}, false, true);
@@ -47,14 +48,15 @@ TEST_CASE("without TLS CRAM-MD5 comes first and PLAIN/LOGIN need permission", "[
     CHECK(c.candidates.empty());
     CHECK(c.refused_clear == Names{"PLAIN"});
   }
-  SECTION("CRAM-MD5 alone needs no permission") {
+  SECTION("CRAM-MD5 alone needs permission too: a captured response cracks offline") {
     const auto c = choose({"CRAM-MD5"}, {}, false, false);
-    CHECK(c.candidates == Names{"CRAM-MD5"});
-    CHECK(c.refused_clear.empty());
+    CHECK(c.candidates.empty());
+    CHECK(c.refused_clear == Names{"CRAM-MD5"});
+    CHECK(choose({"CRAM-MD5"}, {}, false, true).candidates == Names{"CRAM-MD5"});
   }
-  CHECK(reveals_secret("PLAIN"));
-  CHECK(reveals_secret("LOGIN"));
-  CHECK_FALSE(reveals_secret("CRAM-MD5"));
+  CHECK(exposes_secret("PLAIN"));
+  CHECK(exposes_secret("LOGIN"));
+  CHECK(exposes_secret("CRAM-MD5"));
 }
 
 TEST_CASE("the user's list restricts and orders the mechanisms", "[policy]") {
@@ -64,10 +66,10 @@ TEST_CASE("the user's list restricts and orders the mechanisms", "[policy]") {
   // A wanted mechanism the server lacks is skipped, not forced.
   CHECK(choose({"PLAIN"}, {"CRAM-MD5", "PLAIN"}, true).candidates == Names{"PLAIN"});
   CHECK(choose({"PLAIN"}, {"CRAM-MD5"}, true).candidates.empty());
-  // In the clear the user's order still holds for what remains.
+  // In the clear the user's list enables nothing; with permission its order holds.
   const auto c = choose(kAll, {"LOGIN", "CRAM-MD5"}, false, false);
-  CHECK(c.candidates == Names{"CRAM-MD5"});
-  CHECK(c.refused_clear == Names{"LOGIN"});
+  CHECK(c.candidates.empty());
+  CHECK(c.refused_clear == Names{"LOGIN", "CRAM-MD5"});
   CHECK(choose(kAll, {"LOGIN", "CRAM-MD5"}, false, true).candidates == Names{"LOGIN", "CRAM-MD5"});
 }
 
@@ -83,7 +85,8 @@ TEST_CASE("never a mechanism the server did not advertise or that we do not impl
   CHECK(choose({"LOGIN"}, {}, false).candidates.empty());
   CHECK(choose({"LOGIN"}, {}, false).refused_clear == Names{"LOGIN"});
   // What the server did not offer is not reported as refused either.
-  CHECK(choose({"CRAM-MD5"}, {}, false).refused_clear.empty());
+  CHECK(choose({"CRAM-MD5"}, {}, false).refused_clear == Names{"CRAM-MD5"});
+  CHECK(choose({"CRAM-MD5"}, {"PLAIN"}, false).refused_clear.empty());
 }
 
 namespace {
@@ -127,24 +130,30 @@ TEST_CASE("a token source puts OAUTHBEARER and XOAUTH2 first; a certificate puts
   CHECK(choose_with(kModern, {"XOAUTH2"}, true, true).candidates == Names{"XOAUTH2"});
 }
 
-TEST_CASE("without TLS only the challenge-response mechanisms run", "[policy][sasl]") {
+TEST_CASE("without TLS no mechanism runs unless allowed; then challenge-response first", "[policy][sasl]") {
   const auto c = choose_with(kModern, {}, false, false, true, true);
-  CHECK(c.candidates == Names{"SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "DIGEST-MD5"});
-  CHECK(c.refused_clear == Names{"OAUTHBEARER", "XOAUTH2", "PLAIN", "LOGIN"});
-  CHECK_FALSE(reveals_secret("SCRAM-SHA-256"));
-  CHECK_FALSE(reveals_secret("DIGEST-MD5"));
-  CHECK(reveals_secret("XOAUTH2"));
-  CHECK(reveals_secret("OAUTHBEARER"));
+  CHECK(c.candidates.empty());
+  CHECK(c.refused_clear == Names{"OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5",
+                                 "DIGEST-MD5", "PLAIN", "LOGIN"});
+  const auto allowed = choose_with(kModern, {}, false, false, true, true, true);
+  // (DIGEST-MD5 behind PLAIN here only because SCRAM is there: it never leads SCRAM.)
+  CHECK(allowed.candidates == Names{"OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5",
+                                    "PLAIN", "LOGIN", "DIGEST-MD5"});
+  CHECK(allowed.refused_clear.empty());
+  for (const char* name : {"SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN",
+                           "XOAUTH2", "OAUTHBEARER"})
+    CHECK(exposes_secret(name));
+  CHECK_FALSE(exposes_secret("EXTERNAL"));
 }
 
 TEST_CASE("DIGEST-MD5 never goes ahead of SCRAM or PLAIN over TLS, even when listed first",
           "[policy][sasl]") {
-  CHECK(choose_with(kModern, {"DIGEST-MD5", "SCRAM-SHA-1"}, false, false).candidates ==
+  CHECK(choose_with(kModern, {"DIGEST-MD5", "SCRAM-SHA-1"}, false, false, false, false, true).candidates ==
         Names{"SCRAM-SHA-1", "DIGEST-MD5"});
   CHECK(choose_with(kModern, {"DIGEST-MD5", "PLAIN"}, true, false).candidates ==
         Names{"PLAIN", "DIGEST-MD5"});
   // Without TLS, PLAIN is no reason to demote it; and alone it runs.
   CHECK(choose_with(kModern, {"DIGEST-MD5", "PLAIN"}, false, false, false, false, true).candidates ==
         Names{"DIGEST-MD5", "PLAIN"});
-  CHECK(choose_with({"DIGEST-MD5"}, {}, false, false).candidates == Names{"DIGEST-MD5"});
+  CHECK(choose_with({"DIGEST-MD5"}, {}, false, false, false, false, true).candidates == Names{"DIGEST-MD5"});
 }

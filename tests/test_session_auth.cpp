@@ -1,6 +1,6 @@
 // Session and SASL: the exact AUTH bytes of PLAIN, LOGIN and CRAM-MD5 (RFC 2195's vector),
-// failures (535 stops, 504 moves on, bad or endless challenges), the plaintext policy with no
-// credential byte on the wire, when the password is asked for, and a trace free of secrets.
+// failures (535 stops, 504 moves on, bad or endless challenges), the plaintext policy (no
+// password mechanism without TLS to a remote server unless allowed) with no credential byte on the wire, when the password is asked for, and a trace free of secrets.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -88,8 +88,9 @@ TEST_CASE("AUTH CRAM-MD5 answers RFC 2195's challenge with RFC 2195's response",
     CHECK(x.send().mechanism == "CRAM-MD5");
     CHECK(first_lines(x.auth_lines(), 2) == Lines{"AUTH CRAM-MD5", std::string(kCramResponse)});
   }
-  SECTION("chosen by default in the clear, PLAIN and LOGIN left alone") {
+  SECTION("chosen by default in the clear where allowed, PLAIN and LOGIN left alone") {
     AuthExchange x("AUTH PLAIN LOGIN CRAM-MD5", false);
+    x.transport.loopback = true;  // the default policy allows AUTH without TLS on loopback
     CHECK(x.send().mechanism == "CRAM-MD5");
     CHECK(first_lines(x.auth_lines(), 2) == Lines{"AUTH CRAM-MD5", std::string(kCramResponse)});
     CHECK_FALSE(x.on_wire(kPasswordB64));
@@ -245,6 +246,8 @@ TEST_CASE("no usable AUTH mechanism: an error, and no mail goes out unauthentica
 
 TEST_CASE("PLAIN and LOGIN are not sent in the clear to a remote server", "[session][auth]") {
   AuthExchange x("AUTH PLAIN LOGIN", false);
+TEST_CASE("no password mechanism runs in the clear to a remote server", "[session][auth]") {
+  AuthExchange x("AUTH PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256", false);
   SECTION("default policy (loopback only), remote peer") {}
   SECTION("never, even on loopback") {
     x.options.plaintext_auth = PlaintextAuth::kNever;
@@ -254,6 +257,8 @@ TEST_CASE("PLAIN and LOGIN are not sent in the clear to a remote server", "[sess
   REQUIRE(err);
   CHECK(err->kind() == Kind::kAuth);
   CHECK(std::string(err->what()).find("PLAIN") != std::string::npos);
+  CHECK(std::string(err->what()).find("CRAM-MD5") != std::string::npos);
+  CHECK(std::string(err->what()).find("smtpmail-native-allow-plaintext-auth") != std::string::npos);
   CHECK_FALSE(x.on_wire("AUTH"));
   CHECK_FALSE(x.on_wire(kPasswordB64));
   CHECK_FALSE(x.on_wire(kPlainB64));

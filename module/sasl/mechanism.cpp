@@ -103,10 +103,9 @@ std::unique_ptr<Mechanism> make_mechanism(std::string_view name, const Credentia
   return nullptr;
 }
 
-bool reveals_secret(std::string_view name) {
-  // The challenge-response mechanisms prove knowledge of the password without sending it;
-  // EXTERNAL sends nothing secret but needs a TLS client certificate anyway.
-  return !(name.starts_with("SCRAM-") || name == "CRAM-MD5" || name == "DIGEST-MD5" || name == "EXTERNAL");
+bool exposes_secret(std::string_view name) {
+  // EXTERNAL sends nothing secret (the certificate it rests on needs TLS anyway).
+  return name != "EXTERNAL";
 }
 
 bool uses_token(std::string_view name) { return name == "XOAUTH2" || name == "OAUTHBEARER"; }

@@ -64,8 +64,12 @@ class Mechanism {
 std::unique_ptr<Mechanism> make_mechanism(std::string_view name, const Credentials& credentials,
                                           const MechanismOptions& options = {});
 
-// Whether NAME puts the password (or an equivalent secret) on the wire: only TLS may carry it.
-bool reveals_secret(std::string_view name);
+// Whether an eavesdropper on NAME's exchange learns a secret: the password itself (PLAIN,
+// LOGIN), a token (XOAUTH2, OAUTHBEARER), or a response it can crack offline to get the
+// password (CRAM-MD5, DIGEST-MD5, SCRAM without channel binding; a man in the middle even
+// picks SCRAM's salt and iteration count). All but EXTERNAL: only TLS, or the user's consent
+// for that server, may carry them.
+bool exposes_secret(std::string_view name);
 // Whether NAME authenticates with an OAuth bearer token rather than a password.
 bool uses_token(std::string_view name);
 // Whether NAME is a channel-binding (-PLUS) mechanism.

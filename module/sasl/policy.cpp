@@ -17,7 +17,8 @@ std::vector<std::string> default_order(const PolicyInput& input) {
   if (input.token_source) order.insert(order.end(), {"OAUTHBEARER", "XOAUTH2"});
   order.insert(order.end(), {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1"});
   // Over TLS the password-revealing PLAIN is as safe as anything and costs one round trip;
-  // in the clear the challenge-response mechanisms come first.
+  // in the clear (only with the user's consent) the challenge-response mechanisms come first:
+  // cracking a captured response takes work, reading a PLAIN password none.
   if (input.encrypted)
     order.insert(order.end(), {"PLAIN", "CRAM-MD5", "LOGIN", "DIGEST-MD5"});
   else
@@ -35,7 +36,7 @@ PolicyChoice choose_mechanisms(const PolicyInput& input) {
     if (contains(choice.candidates, name) || contains(choice.refused_clear, name)) continue;
     if (needs_channel_binding(name) && !input.channel_binding) continue;
     if (name == "EXTERNAL" && !(input.client_certificate && input.encrypted)) continue;
-    if (!input.encrypted && !input.clear_secrets_allowed && reveals_secret(name))
+    if (!input.encrypted && !input.clear_secrets_allowed && exposes_secret(name))
       choice.refused_clear.push_back(name);
     else
       choice.candidates.push_back(name);

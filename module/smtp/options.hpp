@@ -24,7 +24,8 @@ enum class StreamType {
   kPlain,          // plain: never TLS
 };
 
-// When secrets (PLAIN, LOGIN passwords) may cross a connection without TLS.
+// When AUTH may run on a connection without TLS: every mechanism but EXTERNAL gives an
+// eavesdropper the password, a token or a response it can crack offline (sasl::exposes_secret).
 enum class PlaintextAuth { kNever, kAlways, kLoopback };
 
 using PasswordProvider = std::function<crypto::Secret()>;

@@ -7,6 +7,7 @@
 #include "crypto/secret.hpp"
 #include "sasl/mechanism.hpp"
 #include "sasl/policy.hpp"
+#include "sasl/saslprep.hpp"
 #include "smtp/error.hpp"
 
 namespace smtpn::smtp {
@@ -43,9 +44,22 @@ const crypto::Secret& Session::secret_for(const std::string& mechanism) {
   }
   if (!password_) {
     if (!options_.password) throw SmtpError(Kind::kAuth, "a user name was given but no password");
-    password_ = options_.password();  // asked for only now that a mechanism needs it, and once
+    // Asked for only now that a mechanism needs it, and once; SASLprep'd here, so a direct
+    // caller gets the same preparation as the Lisp layer.
+    auto prepared = sasl::saslprep(options_.password().expose(), "password");
+    if (!prepared) throw SmtpError(Kind::kAuth, prepared.error().message + "; nothing was sent");
+    password_ = std::move(prepared).value();
   }
   return *password_;
+}
+
+const std::string& Session::prepared_user() {
+  if (!user_) {
+    auto prepared = sasl::saslprep(options_.user, "user name");
+    if (!prepared) throw SmtpError(Kind::kAuth, prepared.error().message + "; nothing was sent");
+    user_ = std::string(prepared.value().expose());
+  }
+  return *user_;
 }
 
 sasl::PolicyInput Session::policy_input() const {
@@ -59,7 +73,8 @@ sasl::PolicyInput Session::policy_input() const {
 }
 
 bool Session::run_mechanism(const std::string& name) {
-  const sasl::Credentials credentials{options_.user, secret_for(name)};
+  // EXTERNAL's identity is the certificate's; the name is not sent, so not prepared either.
+  const sasl::Credentials credentials{name == "EXTERNAL" ? options_.user : prepared_user(), secret_for(name)};
   sasl::MechanismOptions mech_options;
   if (auto binding = transport_.channel_binding())
     mech_options.channel_binding = sasl::ChannelBinding{binding->type, binding->data};
@@ -159,9 +174,10 @@ void Session::authenticate() {
   if (choice.candidates.empty()) {
     if (!choice.refused_clear.empty())
       throw SmtpError(Kind::kAuth,
-                      "refusing to send the password over a connection without TLS: the server offers " +
-                          join(choice.refused_clear, ", ") +
-                          " only (use STARTTLS or TLS, or allow it with :allow-plaintext-auth t)");
+                      "refusing to authenticate over a connection without TLS: " + join(choice.refused_clear, ", ") +
+                          " would give an eavesdropper the password, a token or a response to crack offline "
+                          "(use STARTTLS or TLS, or allow it for this server with "
+                          "smtpmail-native-allow-plaintext-auth, :allow-plaintext-auth)");
     throw SmtpError(
         Kind::kAuth,
         "no usable AUTH mechanism: the server offers " + join(caps_.auth_mechanisms, " ") +

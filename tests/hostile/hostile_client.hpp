@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "error_kind_names.hpp"
 #include "crypto/secret.hpp"
 #include "hostile_certs.hpp"
+#include "net/socket_transport.hpp"
 #include "smtp/error.hpp"
 #include "smtp/options.hpp"
 #include "smtp/session.hpp"
@@ -82,19 +84,59 @@ inline smtp::MailOptions hostile_mail() {
   return m;
 }
 
-// Runs one send with OPTIONS (its trace is replaced by the outcome's) and returns how it ended.
-inline Outcome run_send(smtp::SessionOptions options, const smtp::MailOptions& mail = hostile_mail(),
-                        std::string_view message = kMessage) {
+// Runs SEND(OPTIONS) with OPTIONS's trace replaced by the outcome's, and returns how it ended.
+template <class Send>
+Outcome run_traced(smtp::SessionOptions options, Send send) {
   Outcome out;
   options.trace = [&out](std::string_view line) { out.trace.emplace_back(line); };
   const auto start = std::chrono::steady_clock::now();
   try {
-    out.result = smtp::send_mail(options, mail, message);
+    out.result = send(options);
   } catch (const smtp::SmtpError& e) {
     out.error = e;
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
+}
+
+// Runs one send with OPTIONS (its trace is replaced by the outcome's) and returns how it ended.
+inline Outcome run_send(smtp::SessionOptions options, const smtp::MailOptions& mail = hostile_mail(),
+                        std::string_view message = kMessage) {
+  return run_traced(std::move(options), [&](const smtp::SessionOptions& o) {
+    return smtp::send_mail(o, mail, message);
+  });
+}
+
+// The real socket transport, reporting its peer as remote: the hostile server listens on
+// 127.0.0.1 only, and a scenario about a server elsewhere must not get the loopback exemption
+// of the plaintext policy (PlaintextAuth::kLoopback, the default).
+class RemotePeer final : public net::Transport {
+ public:
+  explicit RemotePeer(std::unique_ptr<net::Transport> inner) : inner_(std::move(inner)) {}
+  std::size_t read_some(char* buf, std::size_t size, net::Deadline d) override {
+    return inner_->read_some(buf, size, d);
+  }
+  void write_all(std::string_view bytes, net::Deadline d) override { inner_->write_all(bytes, d); }
+  bool has_pending_input() override { return inner_->has_pending_input(); }
+  net::TlsInfo start_tls(const net::TlsOptions& o, net::Deadline d) override { return inner_->start_tls(o, d); }
+  bool is_tls() const override { return inner_->is_tls(); }
+  std::optional<net::ChannelBindingData> channel_binding() const override { return inner_->channel_binding(); }
+  bool peer_is_loopback() const override { return false; }
+  std::string peer_address() const override { return "192.0.2.25"; }  // TEST-NET-1 (RFC 5737)
+  void close() noexcept override { inner_->close(); }
+
+ private:
+  std::unique_ptr<net::Transport> inner_;
+};
+
+// run_send, with the server seen as remote (RemotePeer) by the session.
+inline Outcome run_send_as_remote(smtp::SessionOptions options, const smtp::MailOptions& mail = hostile_mail(),
+                                  std::string_view message = kMessage) {
+  return run_traced(std::move(options), [&](const smtp::SessionOptions& o) {
+    RemotePeer transport(net::SocketTransport::connect(o.host, o.port, net::Deadline::after_seconds(5), {}));
+    REQUIRE_FALSE(transport.peer_is_loopback());
+    return smtp::Session(transport, o).send(mail, message);
+  });
 }
 
 }  // namespace smtpn::hostile

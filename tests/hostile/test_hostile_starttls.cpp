@@ -7,6 +7,7 @@
 
 #include "catch.hpp"
 #include "hostile_client.hpp"
+#include "hostile_sasl.hpp"
 #include "hostile_server.hpp"
 
 using namespace smtpn;
@@ -270,5 +271,62 @@ TEST_CASE("STARTTLS stripped in opportunistic mode: the password still stays hom
       CHECK(rec.before_tls == (refused ? "EHLO client.test\r\nSTARTTLS\r\n" : "EHLO client.test\r\n"));
       CHECK_FALSE(contains(rec.before_tls, kPassword));
     }
+  }
+}
+
+TEST_CASE("STARTTLS stripped to a remote server: no CRAM-MD5, DIGEST-MD5 or SCRAM response leaves",
+          "[hostile][starttls][auth]") {
+  // A man in the middle removes STARTTLS from EHLO and offers every challenge-response
+  // mechanism, ready to challenge: a captured response would crack offline (with SCRAM even
+  // under a salt and iteration count the attacker chose).
+  const std::string offer = "AUTH CRAM-MD5 DIGEST-MD5 SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN";
+  auto mitm = [&offer](Connection& c) {
+    greet(c);
+    answer_ehlo(c, {"PIPELINING", offer});
+    while (auto line = c.read_line()) {
+      if (line->rfind("AUTH CRAM-MD5", 0) == 0)
+        c.reply("334 " + b64("<1896.697170952@mitm.test>"));
+      else if (line->rfind("AUTH DIGEST-MD5", 0) == 0)
+        c.reply("334 " + b64("realm=\"mitm.test\",nonce=\"OA6MG9tEQGm2hh\",qop=\"auth\",algorithm=md5-sess"));
+      else if (line->rfind("AUTH", 0) == 0 || line->empty())
+        c.reply("535 5.7.8 no");  // ends the exchange after the client's first message
+      else
+        c.reply(*line == "QUIT" ? "221 bye" : "250 ok");
+    }
+  };
+  SECTION("default policy, opportunistic: refused before any AUTH, naming the setting") {
+    HostileServer server(mitm);
+    smtp::SessionOptions options = hostile_auth_options(server.port());
+    options.stream_type = smtp::StreamType::kOpportunistic;
+    const Outcome out = run_send_as_remote(options);
+    const Record& rec = server.finish();
+    REQUIRE(out.error);
+    INFO(out.error_text());
+    CHECK(out.error->kind() == Kind::kAuth);
+    CHECK(contains(out.error_text(), "smtpmail-native-allow-plaintext-auth"));
+    CHECK(rec.before_tls == "EHLO client.test\r\n");  // no AUTH, no response, no MAIL
+    CHECK_FALSE(out.traced("C: AUTH"));
+  }
+  // The controls: the scenario sees a response when one is sent.
+  SECTION("the user allowed it for this server: SCRAM runs in the clear") {
+    HostileServer server(mitm);
+    smtp::SessionOptions options = hostile_auth_options(server.port());
+    options.stream_type = smtp::StreamType::kOpportunistic;
+    options.plaintext_auth = smtp::PlaintextAuth::kAlways;
+    const Outcome out = run_send_as_remote(options);
+    const Record& rec = server.finish();
+    REQUIRE(out.error);
+    CHECK(contains(rec.before_tls, "AUTH SCRAM-SHA-256 "));
+  }
+  SECTION("a loopback server keeps its exemption") {
+    HostileServer server(mitm);
+    smtp::SessionOptions options = hostile_auth_options(server.port());
+    options.stream_type = smtp::StreamType::kOpportunistic;
+    options.mechanisms = {"CRAM-MD5"};
+    const Outcome out = run_send(options);
+    const Record& rec = server.finish();
+    REQUIRE(out.error);
+    CHECK(contains(rec.before_tls, "AUTH CRAM-MD5\r\n"));
+    CHECK(rec.lines.size() >= 3);  // EHLO, AUTH, the response
   }
 }
