@@ -26,6 +26,7 @@ struct LispSide {
 // Main-thread state. Workers only ever see the Runner.
 struct JobsState {
   std::unique_ptr<jobs::Runner> runner;
+  emacs_value doorbell_process = nullptr;  // global ref
   std::map<std::uint64_t, LispSide> lisp;
   std::uint64_t next_id = 1;
 };
@@ -44,16 +45,36 @@ std::shared_ptr<jobs::Job> job_arg(Env& env, emacs_value v) {
   return *static_cast<std::shared_ptr<jobs::Job>*>(env.raw()->get_user_ptr(env.raw(), v));
 }
 
+// The doorbell: a pipe process whose filter is the drain function below, and the write end
+// of its pipe for the runner.
+int open_doorbell(Env& env) {
+  auto& s = state();
+  emacs_value process = env.call(
+      "make-pipe-process", {env.intern(":name"), env.text(" *smtpmail-native-jobs*"), env.intern(":noquery"),
+                            env.t(), env.intern(":coding"), env.intern("binary"), env.intern(":filter"),
+                            env.intern("smtpmail-native--jobs-drain")});
+  const int fd = env.raw()->open_channel(env.raw(), process);
+  if (fd < 0) throw ModuleError(ErrorKind::kGeneric, "cannot open the channel for background sends");
+  if (s.doorbell_process) env.raw()->free_global_ref(env.raw(), s.doorbell_process);
+  s.doorbell_process = env.raw()->make_global_ref(env.raw(), process);
+  return fd;
+}
+
+// The hidden process can be deleted from Lisp (list-processes, a cleanup of all processes);
+// ringing it then fails (EPIPE, never SIGPIPE) and events wait. Every entry into the jobs
+// API checks and gives the runner a new channel, which rings for whatever waited.
+void ensure_doorbell(Env& env) {
+  auto& s = state();
+  if (!s.runner) return;
+  if (!s.runner->doorbell_broken() && !env.is_nil(env.call("process-live-p", {s.doorbell_process}))) return;
+  s.runner->replace_doorbell(open_doorbell(env));
+}
+
 jobs::Runner& runner(Env& env) {
   auto& s = state();
+  ensure_doorbell(env);
   if (!s.runner) {
-    // The doorbell: a pipe process whose filter is the drain function below.
-    emacs_value process = env.call(
-        "make-pipe-process", {env.intern(":name"), env.text(" *smtpmail-native-jobs*"),
-                              env.intern(":noquery"), env.t(), env.intern(":coding"), env.intern("binary"),
-                              env.intern(":filter"), env.intern("smtpmail-native--jobs-drain")});
-    const int fd = env.raw()->open_channel(env.raw(), process);
-    if (fd < 0) throw ModuleError(ErrorKind::kGeneric, "cannot open the channel for background sends");
+    const int fd = open_doorbell(env);
     // The workers use OpenSSL until they are joined, and OpenSSL frees its global state from
     // an atexit handler registered when it initialises. Left to the static destructor, the
     // workers outlived that cleanup: their per-thread OpenSSL state (error queue, DRBGs and
@@ -170,6 +191,7 @@ emacs_value lisp_set_max_jobs(Env& env, Args args) {
 emacs_value lisp_jobs_drain(Env& env, Args) {
   auto& s = state();
   if (!s.runner) return env.nil();
+  ensure_doorbell(env);
   for (const auto& event : s.runner->drain()) {
     auto it = s.lisp.find(event.job->id());
     if (it == s.lisp.end()) continue;
