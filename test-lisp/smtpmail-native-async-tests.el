@@ -17,6 +17,7 @@
 
 (defvar smtpmail-auth-credentials)
 (declare-function smtpmail-native-send-async "ext:smtpmail-native-module" (callback &rest args))
+(declare-function smtpmail-native-set-max-jobs "ext:smtpmail-native-module" (n))
 (declare-function smtpmail-native-job-status "ext:smtpmail-native-module" (job))
 (declare-function smtpmail-native-cancel-job "ext:smtpmail-native-module" (job))
 
@@ -219,7 +220,8 @@ the README gives both figures."
 ;;;; The doorbell channel
 
 (defun smtpmail-native-async-tests--error-symbol (outcome)
-  "The error symbol of a failed job's OUTCOME: (SYMBOL . DATA) or (error SYMBOL . DATA)."
+  "The error symbol of a failed job's OUTCOME.
+OUTCOME is (SYMBOL . DATA) or (error SYMBOL . DATA)."
   (if (eq (car-safe outcome) 'error) (nth 1 outcome) (car-safe outcome)))
 
 (ert-deftest smtpmail-native-async-doorbell-deleted ()

@@ -53,6 +53,8 @@
 (declare-function smtpmail-native-base64-decode "ext:smtpmail-native-module" (string))
 (declare-function smtpmail-native-cram-md5-response "ext:smtpmail-native-module"
                   (user password challenge))
+(declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
+(declare-function smtpmail-native-send-async "ext:smtpmail-native-module" (callback &rest args))
 
 ;;;; Helpers
 
