@@ -17,6 +17,7 @@
 
 (defvar smtpmail-auth-credentials)
 (declare-function smtpmail-native-send-async "ext:smtpmail-native-module" (callback &rest args))
+(declare-function smtpmail-native-set-max-jobs "ext:smtpmail-native-module" (n))
 (declare-function smtpmail-native-job-status "ext:smtpmail-native-module" (job))
 (declare-function smtpmail-native-cancel-job "ext:smtpmail-native-module" (job))
 
@@ -215,6 +216,55 @@ the README gives both figures."
                   (should (equal (sort (copy-sequence stored) #'string<)
                                  (sort (copy-sequence expected) #'string<))))
                 (smtpmail-native-test-servers-stop-sink port))))
+
+;;;; The doorbell channel
+
+(defun smtpmail-native-async-tests--error-symbol (outcome)
+  "The error symbol of a failed job's OUTCOME.
+OUTCOME is (SYMBOL . DATA) or (error SYMBOL . DATA)."
+  (if (eq (car-safe outcome) 'error) (nth 1 outcome) (car-safe outcome)))
+
+(ert-deftest smtpmail-native-async-doorbell-deleted ()
+  "Deleting the hidden pipe process neither kills Emacs nor strands callbacks.
+With the only worker held by a send to a server that never greets, a
+second job waits in the queue; the pipe process is deleted and the
+waiting job cancelled from this (the main) thread, which rings the
+doorbell.  Emacs must survive (a plain write would raise SIGPIPE:
+exit 141), the module must open a new channel, and the cancelled job's
+callback and a later send's callback must both arrive."
+  (let* ((silent (make-network-process :name "smtpmail-native-silent" :server t :host "127.0.0.1"
+                                       :service t :noquery t))
+         (silent-port (process-contact silent :service))
+         (refused-port (smtpmail-native-test-servers-free-port)))
+    (unwind-protect
+        (progn
+          (smtpmail-native-set-max-jobs 1)
+          (let* ((holder (smtpmail-native-async-tests--send silent-port "x\r\n"))
+                 (waiting (smtpmail-native-async-tests--send silent-port "y\r\n"))
+                 (doorbell (cl-find-if (lambda (p) (equal (process-name p) " *smtpmail-native-jobs*"))
+                                     (process-list))))
+            (should doorbell)
+            (should (smtpmail-native-async-tests--wait
+                     (lambda () (eq (plist-get (smtpmail-native-job-status (car holder)) :state) 'running))
+                     10))
+            (should (eq (plist-get (smtpmail-native-job-status (car waiting)) :state) 'queued))
+            (delete-process doorbell)
+            (should (smtpmail-native-cancel-job (car waiting)))
+            (let ((later (smtpmail-native-async-tests--send refused-port "z\r\n")))
+              (smtpmail-native-cancel-job (car holder))
+              (should (smtpmail-native-async-tests--wait
+                       (lambda () (and (cdr waiting) (car (cdr waiting)) (car (cdr later)))) 20))
+              (should (eq (smtpmail-native-async-tests--error-symbol (car (cdr waiting)))
+                          'smtpmail-native-cancelled))
+              (should (eq (smtpmail-native-async-tests--error-symbol (car (cdr later)))
+                          'smtpmail-native-connection-error))
+              (should (smtpmail-native-async-tests--wait (lambda () (car (cdr holder))) 10))
+              ;; A new, live doorbell took over.
+              (should (cl-find-if (lambda (p) (and (equal (process-name p) " *smtpmail-native-jobs*")
+                                                 (process-live-p p)))
+                                (process-list))))))
+      (smtpmail-native-set-max-jobs 4)
+      (delete-process silent))))
 
 ;;;; The Lisp layer: `smtpmail-native-async'
 

@@ -57,6 +57,7 @@
                   (user password challenge))
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
 (declare-function smtpmail-native-server-info "ext:smtpmail-native-module" (&rest args))
+(declare-function smtpmail-native-send-async "ext:smtpmail-native-module" (callback &rest args))
 
 ;;;; Helpers
 
@@ -501,6 +502,47 @@ The strings holding it are unibyte, byte for byte; the message is sent."
           (let ((info (smtpmail-native-server-info :host "127.0.0.1" :port port :timeout 10)))
             (should (string-suffix-p (unibyte-string #xe9) (plist-get info :greeting)))))
       (smtpmail-native-test-servers-stop-sink port))))
+
+;;;; Numeric options
+
+(ert-deftest smtpmail-native-test-numeric-options-refused ()
+  "NaN, infinite, negative, huge or fractional numbers are refused before connecting.
+Each is an `smtpmail-native-error' raised at the call (no connection is
+tried: port 1 would fail differently), by the synchronous and the
+background send alike; converting such a float to an integer would be
+undefined behaviour in the module."
+  (let ((bad `((:timeout ,(/ 0.0 0.0)) (:timeout 1.0e+INF) (:timeout -1.0e+INF) (:timeout -5)
+               (:timeout 0) (:timeout 1e300) (:timeout ,(expt 10 30))
+               (:max-reply-line ,(/ 0.0 0.0)) (:max-reply-line 1.0e+INF) (:max-reply-line -1)
+               (:max-reply-line 1e30) (:max-reply-line ,(expt 2 80)) (:max-reply-line 4096.5)
+               (:max-reply-lines ,(/ 0.0 0.0)) (:max-reply-lines -1.0e+INF) (:max-reply-lines 0)
+               (:max-reply-lines 1e19)
+               (:scram-max-iterations ,(/ 0.0 0.0)) (:scram-max-iterations 1.0e+INF)
+               (:scram-max-iterations -4096) (:scram-max-iterations ,(expt 2 64))
+               (:scram-max-iterations 5000.0)
+               (:port ,(expt 2 70)) (:port -25) (:port 0))))
+    (dolist (option bad)
+      (ert-info ((format "%S" option))
+        (dolist (send (list (lambda (&rest args) (apply #'smtpmail-native-send args))
+                            (lambda (&rest args) (apply #'smtpmail-native-send-async #'ignore args))))
+          ;; OPTION first: of a repeated keyword the first counts (so :port overrides 1).
+          (let ((err (should-error (apply send (append option
+                                                       '(:host "127.0.0.1" :port 1
+                                                         :from "a@example.org" :recipients ("b@example.org")
+                                                         :data "x")))
+                                   :type 'smtpmail-native-error)))
+            ;; The root itself: not a connection error from trying port 1.
+            (should (eq (car err) 'smtpmail-native-error))
+            (should (stringp (nth 1 err)))))))))
+
+(ert-deftest smtpmail-native-test-numeric-options-accepted ()
+  "In-range numbers of either type pass validation (and then fail to connect)."
+  (dolist (option '((:timeout 0.3) (:timeout 2) (:max-reply-line 64) (:max-reply-lines 1)
+                    (:scram-max-iterations 4096)))
+    (ert-info ((format "%S" option))
+      (should-error (apply #'smtpmail-native-send :host "127.0.0.1" :port 1
+                           :from "a@example.org" :recipients '("b@example.org") :data "x" option)
+                    :type 'smtpmail-native-connection-error))))
 
 ;;;; Version and docstrings
 

@@ -143,7 +143,7 @@ that hashes the password (SCRAM, CRAM-MD5, DIGEST-MD5) agrees with it."
                                                  :from "a@example.org" :recipients '("b@example.org")
                                                  :data "x")
                            :type 'smtpmail-native-error)))
-    (should (string-match-p ":scram-max-iterations must lie between 4096 and" (cadr err)))))
+    (should (string-match-p ":scram-max-iterations must be an integer from 4096 to" (cadr err)))))
 
 ;;;; EXTERNAL with a TLS client certificate (Exim's external authenticator)
 

@@ -1,6 +1,7 @@
 // smtp::commands: every caller value that could inject a command (CR, LF, NUL) is refused —
 // and a Session refuses it before a single byte is read or written; ESMTP parameters appear
 // only when the server offers them; xtext (RFC 3461) for ENVID.
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "smtp/capabilities.hpp"
 #include "smtp/commands.hpp"
 #include "smtp/error.hpp"
+#include "net/deadline.hpp"
 
 using smtpn::smtp::Capabilities;
 using smtpn::smtp::is_ascii;
@@ -91,6 +93,39 @@ TEST_CASE("other values that cannot go on the wire are refused", "[commands]") {
   SECTION("user with NUL") { o.user = std::string("us\0er", 5); }
   SECTION("zero timeout") { o.timeout_seconds = 0; }
   CHECK(error_kind([&] { validate_session(o); }) == Kind::kInvalidArgument);
+}
+
+TEST_CASE("a timeout that is NaN, infinite, negative or huge is refused, not cast", "[commands][numeric]") {
+  SessionOptions o;
+  o.host = "mx.test";
+  const double bad = GENERATE(std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                              -std::numeric_limits<double>::infinity(), -1.0, 1e-9, 86400.5, 1e19, 1e300);
+  CAPTURE(bad);
+  o.timeout_seconds = bad;
+  CHECK(error_kind([&] { validate_session(o); }) == Kind::kInvalidArgument);
+}
+
+TEST_CASE("reply limits of zero are refused", "[commands][numeric]") {
+  SessionOptions o;
+  o.host = "mx.test";
+  SECTION("line length") { o.limits.max_line = 0; }
+  SECTION("line count") { o.limits.max_lines = 0; }
+  CHECK(error_kind([&] { validate_session(o); }) == Kind::kInvalidArgument);
+}
+
+TEST_CASE("deadlines saturate instead of overflowing the clock", "[commands][numeric]") {
+  using smtpn::net::Deadline;
+  // Under -fsanitize=float-cast-overflow (SMTPN_SANITIZE) a plain cast of these aborts.
+  const double seconds = GENERATE(std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                                  -std::numeric_limits<double>::infinity(), 1e300, -1e300);
+  CAPTURE(seconds);
+  const Deadline d = Deadline::after_seconds(seconds);
+  if (seconds > 0) {
+    CHECK_FALSE(d.expired());
+    CHECK(d.poll_timeout_ms(50) == 50);
+  } else {
+    CHECK(d.expired());  // NaN and negatives are "now"
+  }
 }
 
 TEST_CASE("addresses and DSN values are checked", "[commands]") {

@@ -41,10 +41,11 @@ std::string Base64Error::message() const {
 
 std::size_t base64_encoded_size(std::size_t byte_count) { return (byte_count + 2) / 3 * 4; }
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out(base64_encoded_size(bytes.size()), '\0');
+namespace {
+
+// Writes base64_encoded_size(BYTES.size()) characters at O.
+void encode_to(char* o, std::string_view bytes) {
   const auto* in = reinterpret_cast<const unsigned char*>(bytes.data());
-  char* o = out.data();
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     const std::uint32_t n = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
@@ -62,6 +63,19 @@ std::string base64_encode(std::string_view bytes) {
     *o++ = rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
     *o++ = '=';
   }
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out(base64_encoded_size(bytes.size()), '\0');
+  encode_to(out.data(), bytes);
+  return out;
+}
+
+Secret base64_encode_secret(std::string_view bytes) {
+  Secret out = Secret::of_size(base64_encoded_size(bytes.size()));
+  encode_to(out.data(), bytes);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "crypto/secret.hpp"
 
 namespace smtpn::crypto {
 
@@ -25,6 +26,8 @@ struct Base64Error {
 };
 
 std::string base64_encode(std::string_view bytes);
+// The same, written straight into a Secret (no intermediate string to free unwiped).
+Secret base64_encode_secret(std::string_view bytes);
 std::size_t base64_encoded_size(std::size_t byte_count);
 
 Result<std::string, Base64Error> base64_decode(std::string_view text);

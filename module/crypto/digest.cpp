@@ -26,13 +26,27 @@ const EVP_MD* algorithm(Digest digest) {
 
 }  // namespace
 
+namespace {
+
+void digest_to(char* out, std::size_t size, Digest digest, std::string_view data) {
+  unsigned int written = 0;
+  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out), &written, algorithm(digest),
+                 nullptr) != 1 ||
+      written != size)
+    throw CryptoError::from_openssl(CryptoError::Kind::kFailed, "digest failed");
+}
+
+}  // namespace
+
 std::string hash(Digest digest, std::string_view data) {
   std::string out(digest_size(digest), '\0');
-  unsigned int written = 0;
-  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &written,
-                 algorithm(digest), nullptr) != 1 ||
-      written != out.size())
-    throw CryptoError::from_openssl(CryptoError::Kind::kFailed, "digest failed");
+  digest_to(out.data(), out.size(), digest, data);
+  return out;
+}
+
+Secret hash_secret(Digest digest, std::string_view data) {
+  Secret out = Secret::of_size(digest_size(digest));
+  digest_to(out.data(), out.size(), digest, data);
   return out;
 }
 

@@ -22,6 +22,16 @@ std::string hex_encode(std::string_view bytes) {
   return out;
 }
 
+Secret hex_encode_secret(std::string_view bytes) {
+  Secret out = Secret::of_size(bytes.size() * 2);
+  char* o = out.data();
+  for (unsigned char b : bytes) {
+    *o++ = kDigits[b >> 4];
+    *o++ = kDigits[b & 15];
+  }
+  return out;
+}
+
 std::optional<std::string> hex_decode_fingerprint(std::string_view text) {
   std::string out;
   std::size_t i = 0;

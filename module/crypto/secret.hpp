@@ -36,6 +36,31 @@ class Secret {
   bool empty() const { return bytes_.empty(); }
   std::size_t size() const { return bytes_.size(); }
 
+  // Building a secret in place. A std::string grown by += reallocates and frees the old
+  // block unwiped; here growth first moves into a fresh block and wipes the old one, and
+  // reserve() up front avoids even that copy.
+  void reserve(std::size_t n) {
+    if (n <= bytes_.capacity()) return;
+    std::vector<char> bigger;
+    bigger.reserve(n);
+    bigger.assign(bytes_.begin(), bytes_.end());
+    wipe();
+    bytes_.swap(bigger);
+  }
+  Secret& append(std::string_view more) {
+    if (bytes_.size() + more.size() > bytes_.capacity()) reserve(2 * (bytes_.size() + more.size()));
+    bytes_.insert(bytes_.end(), more.begin(), more.end());
+    return *this;
+  }
+  Secret& append(const Secret& more) { return append(more.expose()); }
+  // N uninitialised-then-zeroed bytes to fill through data(), for encoders writing in place.
+  static Secret of_size(std::size_t n) {
+    Secret s;
+    s.bytes_.resize(n);
+    return s;
+  }
+  char* data() { return bytes_.data(); }
+
   void wipe() noexcept {
     if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
     bytes_.clear();

@@ -45,7 +45,8 @@ emacs_value to_lisp(Env& env, const Datum& datum) {
 }
 
 ModuleError argument_error(const std::string& message) {
-  return ModuleError(ErrorKind::kGeneric, message, {Symbol{":phase"}, Symbol{"arguments"}});
+  return ModuleError(ErrorKind::kGeneric, message,
+                     {Symbol{":phase"}, Symbol{"arguments"}, Symbol{":delivery"}, Symbol{"not-sent"}});
 }
 
 const char* error_symbol(ErrorKind kind) {

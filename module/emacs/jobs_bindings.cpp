@@ -29,6 +29,7 @@ struct LispSide {
 // exists to free the references of jobs still running.
 struct JobsState {
   std::unique_ptr<jobs::Runner> runner;
+  GlobalRef doorbell_process;
   std::map<std::uint64_t, LispSide> lisp;
   std::uint64_t next_id = 1;
 };
@@ -46,16 +47,36 @@ std::shared_ptr<jobs::Job> job_arg(Env& env, emacs_value v) {
   return *static_cast<std::shared_ptr<jobs::Job>*>(env.user_ptr(v));
 }
 
+// The doorbell: a pipe process whose filter is the drain function below, and the write end
+// of its pipe for the runner.
+int open_doorbell(Env& env) {
+  auto& s = state();
+  emacs_value process = env.call(
+      "make-pipe-process", {env.intern(":name"), env.text(" *smtpmail-native-jobs*"), env.intern(":noquery"),
+                            env.t(), env.intern(":coding"), env.intern("binary"), env.intern(":filter"),
+                            env.intern("smtpmail-native--jobs-drain")});
+  const int fd = env.open_channel(process);
+  if (fd < 0) throw ModuleError(ErrorKind::kGeneric, "cannot open the channel for background sends");
+  s.doorbell_process.rebind(env);
+  s.doorbell_process = GlobalRef(env, process);
+  return fd;
+}
+
+// The hidden process can be deleted from Lisp (list-processes, a cleanup of all processes);
+// ringing it then fails (EPIPE, never SIGPIPE) and events wait. Every entry into the jobs
+// API checks and gives the runner a new channel, which rings for whatever waited.
+void ensure_doorbell(Env& env) {
+  auto& s = state();
+  if (!s.runner) return;
+  if (!s.runner->doorbell_broken() && !env.is_nil(env.call("process-live-p", {s.doorbell_process.get()}))) return;
+  s.runner->replace_doorbell(open_doorbell(env));
+}
+
 jobs::Runner& runner(Env& env) {
   auto& s = state();
+  ensure_doorbell(env);
   if (!s.runner) {
-    // The doorbell: a pipe process whose filter is the drain function below.
-    emacs_value process = env.call(
-        "make-pipe-process", {env.intern(":name"), env.text(" *smtpmail-native-jobs*"),
-                              env.intern(":noquery"), env.t(), env.intern(":coding"), env.intern("binary"),
-                              env.intern(":filter"), env.intern("smtpmail-native--jobs-drain")});
-    const int fd = env.open_channel(process);
-    if (fd < 0) throw ModuleError(ErrorKind::kGeneric, "cannot open the channel for background sends");
+    const int fd = open_doorbell(env);
     // The workers use OpenSSL until they are joined, and OpenSSL frees its global state from
     // an atexit handler registered when it initialises. Left to the static destructor, the
     // workers outlived that cleanup: their per-thread OpenSSL state (error queue, DRBGs and
@@ -176,16 +197,7 @@ emacs_value lisp_set_max_jobs(Env& env, Args args) {
 emacs_value lisp_jobs_drain(Env& env, Args) {
   auto& s = state();
   if (!s.runner) return env.nil();
-  // Trace lines go to each job's :trace function as one list per drain (and before its
-  // callback), never one call per line.
-  std::map<std::uint64_t, std::vector<std::string>> lines;
-  auto hand_over = [&env](LispSide& side, std::vector<std::string>& pending) {
-    if (!side.trace || pending.empty()) return;
-    std::vector<emacs_value> values;
-    for (const auto& line : pending) values.push_back(env.text(line));
-    pending.clear();
-    call_reporting(env, side.trace.get(), env.list(values));
-  };
+  ensure_doorbell(env);
   for (const auto& event : s.runner->drain()) {
     auto it = s.lisp.find(event.job->id());
     if (it == s.lisp.end()) continue;

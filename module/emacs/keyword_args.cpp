@@ -1,7 +1,9 @@
 #include "emacs/keyword_args.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <sstream>
 
 #include "emacs/errors.hpp"
 
@@ -62,12 +64,41 @@ std::optional<std::string> KeywordArgs::symbol_or_string(const char* keyword) co
   env_.wrong_type("symbolp", *v);
 }
 
-double KeywordArgs::number(const char* keyword, double fallback) const {
+namespace {
+
+std::string number_text(double d) {
+  std::ostringstream out;
+  out << d;
+  return out.str();
+}
+
+}  // namespace
+
+double KeywordArgs::number(const char* keyword, double fallback, double lo, double hi) const {
   const auto v = get(keyword);
   if (!v || env_.is_nil(*v)) return fallback;
-  if (env_.satisfies("integerp", *v)) return static_cast<double>(env_.to_integer(*v));
-  if (env_.satisfies("floatp", *v)) return env_.to_float(*v);
-  env_.wrong_type("numberp", *v);
+  if (!env_.satisfies("numberp", *v)) env_.wrong_type("numberp", *v);
+  // Through `float', so a bignum is range-checked like any number instead of overflowing
+  // extract_integer.
+  const double d = env_.to_float(env_.call("float", {*v}));
+  if (!std::isfinite(d) || d < lo || d > hi)
+    throw argument_error(std::string(keyword) + " must be a number from " + number_text(lo) +
+                                               " to " + number_text(hi) + ", not " +
+                                               env_.bytes(env_.call("format", {env_.text("%S"), *v})));
+  return d;
+}
+
+std::uint64_t KeywordArgs::count(const char* keyword, std::uint64_t fallback, std::uint64_t lo,
+                                 std::uint64_t hi) const {
+  const auto v = get(keyword);
+  if (!v || env_.is_nil(*v)) return fallback;
+  if (!env_.satisfies("numberp", *v)) env_.wrong_type("integerp", *v);
+  const double d = env_.satisfies("integerp", *v) ? env_.to_float(env_.call("float", {*v})) : -1.0;
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)))  // also false for NaN
+    throw argument_error(std::string(keyword) + " must be an integer from " +
+                                               std::to_string(lo) + " to " + std::to_string(hi) + ", not " +
+                                               env_.bytes(env_.call("format", {env_.text("%S"), *v})));
+  return static_cast<std::uint64_t>(d);
 }
 
 }  // namespace smtpn::emacs

@@ -2,6 +2,7 @@
 // function accepts, with typed accessors that signal wrong-type-argument on a bad value.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -26,7 +27,12 @@ class KeywordArgs {
   ByteBuffer required_message(const char* keyword) const;  // a string's bytes, or wrong-type-argument
   std::vector<std::string> string_list(const char* keyword) const;         // list of strings, or nil
   std::optional<std::string> symbol_or_string(const char* keyword) const;  // name of either, or nil
-  double number(const char* keyword, double fallback) const;
+  // A finite number in [LO, HI], FALLBACK when absent or nil. A float that is NaN, infinite
+  // or out of range (and a bignum) is refused with smtpmail-native-error before any
+  // conversion: casting such a double to an integer type is undefined behaviour.
+  double number(const char* keyword, double fallback, double lo, double hi) const;
+  // An integer in [LO, HI] (HI at most 2^53), FALLBACK when absent or nil; refused likewise.
+  std::uint64_t count(const char* keyword, std::uint64_t fallback, std::uint64_t lo, std::uint64_t hi) const;
 
  private:
   Env& env_;

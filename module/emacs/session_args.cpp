@@ -61,12 +61,7 @@ smtp::PlaintextAuth plaintext_auth(Env& env, const KeywordArgs& args) {
 std::string port(Env& env, const KeywordArgs& args, smtp::StreamType type) {
   const auto v = args.get(":port");
   if (!v || env.is_nil(*v)) return type == smtp::StreamType::kImplicitTls ? "465" : "25";
-  if (env.satisfies("integerp", *v)) {
-    const auto n = env.to_integer(*v);
-    if (n <= 0 || n > 65535)
-      throw argument_error(":port " + std::to_string(n) + " is out of range");
-    return std::to_string(n);
-  }
+  if (env.satisfies("integerp", *v)) return std::to_string(args.count(":port", 25, 1, 65535));
   return args.string(":port");
 }
 
@@ -122,16 +117,9 @@ smtp::PasswordProvider secret_source(Env& env, const KeywordArgs& args, const ch
   return [b, fn] { return b->secret(fn); };
 }
 
-std::uint32_t scram_max_iterations(Env& env, const KeywordArgs& args) {
-  const auto v = args.get(":scram-max-iterations");
-  if (!v || env.is_nil(*v)) return sasl::kDefaultScramMaxIterations;
-  if (!env.satisfies("integerp", *v)) env.wrong_type("integerp", *v);
-  const auto n = env.to_integer(*v);
-  if (n < sasl::kScramMinIterations || n > 100000000)
-    throw argument_error(":scram-max-iterations must lie between " +
-                                               std::to_string(sasl::kScramMinIterations) +
-                                               " and 100000000, not " + std::to_string(n));
-  return static_cast<std::uint32_t>(n);
+std::uint32_t scram_max_iterations(const KeywordArgs& args) {
+  return static_cast<std::uint32_t>(
+      args.count(":scram-max-iterations", sasl::kDefaultScramMaxIterations, sasl::kScramMinIterations, 100000000));
 }
 
 }  // namespace
@@ -150,7 +138,7 @@ smtp::SessionOptions session_options(Env& env, const KeywordArgs& args, LispBoun
   o.user = args.string(":user");
   o.password = secret_source(env, args, ":password", boundary);
   o.oauth_token = secret_source(env, args, ":oauth2-token", boundary);
-  o.scram_max_iterations = scram_max_iterations(env, args);
+  o.scram_max_iterations = scram_max_iterations(args);
   o.mechanisms = mechanisms(env, args);
   o.plaintext_auth = plaintext_auth(env, args);
   o.tls.verify = args.flag(":verify", true);
@@ -167,11 +155,9 @@ smtp::SessionOptions session_options(Env& env, const KeywordArgs& args, LispBoun
           ":fingerprint must be a SHA-256 digest: 64 hex digits, colons allowed, not \"" + fp + "\"");
     o.tls.pin_sha256 = *raw;
   }
-  o.timeout_seconds = args.number(":timeout", 60);
-  if (args.given(":max-reply-line"))
-    o.limits.max_line = static_cast<std::size_t>(args.number(":max-reply-line", 4096));
-  if (args.given(":max-reply-lines"))
-    o.limits.max_lines = static_cast<std::size_t>(args.number(":max-reply-lines", 512));
+  o.timeout_seconds = args.number(":timeout", 60, smtp::kMinTimeoutSeconds, smtp::kMaxTimeoutSeconds);
+  o.limits.max_line = args.count(":max-reply-line", o.limits.max_line, 64, std::size_t{1} << 24);
+  o.limits.max_lines = args.count(":max-reply-lines", o.limits.max_lines, 1, 1000000);
   LispBoundary* b = &boundary;
   if (const auto trace = args.get(":trace"); trace && !env.is_nil(*trace)) {
     if (!env.satisfies("functionp", *trace)) env.wrong_type("functionp", *trace);

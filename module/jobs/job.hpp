@@ -35,11 +35,17 @@ class Job {
   // Worker side. Never throws: the outcome is stored.
   void run(const smtp::TraceFn& trace, const std::function<void()>& on_progress);
 
+  // Whether the credentials (password and OAuth token providers) and the message are still
+  // held: only until the job ends, however it ends.
+  bool holds_inputs() const;
+
   // Main thread, after the job finished.
   const std::optional<smtp::SendResult>& result() const { return result_; }
   const std::optional<smtp::SmtpError>& error() const { return error_; }
 
  private:
+  void release_inputs() noexcept;
+
   std::uint64_t id_;
   smtp::SessionOptions options_;
   smtp::MailOptions mail_;

@@ -5,32 +5,40 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <ctime>
+
+#include "common/signal_free_thread.hpp"
 
 namespace smtpn::jobs {
 namespace {
 
-// A worker thread with every signal blocked: Emacs's handlers (SIGIO, SIGCHLD, SIGALRM, …)
-// must run on the main thread, and a write to a closed socket or to the doorbell after Emacs
-// closed it at exit must fail with EPIPE rather than kill Emacs with SIGPIPE.
-class AllSignalsBlocked {
- public:
-  AllSignalsBlocked() {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &saved_);
+// Writes BYTE to FD without ever raising SIGPIPE in this thread. The main thread rings too
+// (cancelling a queued job), and there SIGPIPE is not blocked: Emacs would die (exit 141)
+// if the pipe process had been deleted. A pipe is not a socket, so send(MSG_NOSIGNAL) is
+// not available: SIGPIPE is blocked around the write, and one the write raised is consumed
+// (it is thread-directed, so it is pending here) before the mask is restored.
+// Returns false when the reader is gone.
+bool write_without_sigpipe(int fd, char byte) {
+  sigset_t pipe_only, saved, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &saved);
+  sigemptyset(&pending);
+  sigpending(&pending);
+  const bool already_pending = sigismember(&pending, SIGPIPE) == 1;
+  ssize_t n;
+  do {
+    n = ::write(fd, &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  const bool reader_gone = n < 0 && errno == EPIPE;
+  if (reader_gone && !already_pending) {
+    const timespec now{0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &now) < 0 && errno == EINTR) {
+    }
   }
-  ~AllSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
-  AllSignalsBlocked(const AllSignalsBlocked&) = delete;
-  AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
-
- private:
-  sigset_t saved_;
-};
-
-template <typename F>
-std::thread start_signal_free_thread(F&& body) {
-  const AllSignalsBlocked blocked;  // the new thread inherits the calling thread's mask
-  return std::thread(std::forward<F>(body));
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  return !reader_gone;
 }
 
 }  // namespace
@@ -47,14 +55,28 @@ Runner::~Runner() {
   }
   work_ready_.notify_all();
   for (auto& t : workers_) t.join();
+  if (doorbell_fd_ >= 0) ::close(doorbell_fd_);
 }
 
 void Runner::ring_locked() {
   // One byte per batch: the filter drains everything queued, so later events ride along.
-  if (rung_) return;
+  if (rung_ || doorbell_broken_) return;
   rung_ = true;
-  const char byte = 'j';
-  [[maybe_unused]] const ssize_t n = ::write(doorbell_fd_, &byte, 1);
+  if (!write_without_sigpipe(doorbell_fd_, 'j')) doorbell_broken_ = true;
+}
+
+bool Runner::doorbell_broken() const {
+  std::lock_guard lock(mu_);
+  return doorbell_broken_;
+}
+
+void Runner::replace_doorbell(int fd) {
+  std::lock_guard lock(mu_);
+  if (doorbell_fd_ >= 0) ::close(doorbell_fd_);
+  doorbell_fd_ = fd;
+  doorbell_broken_ = false;
+  rung_ = false;
+  if (!events_.empty()) ring_locked();  // what waited while the bell was broken
 }
 
 void Runner::post(Event event) {

@@ -1,6 +1,8 @@
 // Runner: a bounded pool of worker threads running Jobs, and the completion queue the main
 // thread drains. Workers never call Emacs: they queue an event and ring the doorbell (one
 // byte on the pipe Emacs gave us with open_channel); the pipe process's filter drains.
+// The doorbell may break (the pipe process deleted): ringing then fails quietly, the events
+// wait, and the main thread hands over a new channel with replace_doorbell.
 #pragma once
 
 #include <condition_variable>
@@ -25,8 +27,9 @@ struct Event {
 
 class Runner {
  public:
+  // Takes ownership of DOORBELL_FD.
   Runner(int doorbell_fd, std::size_t max_concurrent);
-  ~Runner();  // cancels every job and joins the workers
+  ~Runner();  // cancels every job, joins the workers, closes the doorbell
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
@@ -39,6 +42,11 @@ class Runner {
   // Main thread: every event queued since the last drain, in order.
   std::vector<Event> drain();
 
+  // True once a ring found the reader gone (EPIPE): events are waiting for a new channel.
+  bool doorbell_broken() const;
+  // Main thread: closes the old doorbell, takes ownership of FD and rings it if events wait.
+  void replace_doorbell(int fd);
+
  private:
   struct Pending {
     std::shared_ptr<Job> job;
@@ -48,7 +56,8 @@ class Runner {
   void post(Event event);  // takes the lock
   void ring_locked();
 
-  const int doorbell_fd_;
+  int doorbell_fd_;
+  bool doorbell_broken_ = false;
   mutable std::mutex mu_;
   std::condition_variable work_ready_;
   std::deque<Pending> pending_;

@@ -11,8 +11,13 @@ class Deadline {
   using Clock = std::chrono::steady_clock;
 
   static Deadline after(std::chrono::milliseconds ms) { return Deadline(Clock::now() + ms); }
+  // Saturating: NaN or a negative count is now, anything past a year a year, so the
+  // double-to-integer conversion is always defined.
   static Deadline after_seconds(double seconds) {
-    return after(std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0)));
+    constexpr double kYearMs = 365.0 * 86400 * 1000;
+    const double ms = seconds * 1000.0;
+    const double clamped = ms > 0 ? std::min(ms, kYearMs) : 0.0;  // NaN > 0 is false
+    return after(std::chrono::milliseconds(static_cast<long long>(clamped)));
   }
 
   bool expired() const { return Clock::now() >= at_; }

@@ -16,16 +16,13 @@
 #include "crypto/error.hpp"
 #include "net/error.hpp"
 #include "net/nosignal_bio.hpp"
+#include "net/resolver.hpp"
 #include "net/tls_context.hpp"
 
 namespace smtpn::net {
 namespace {
 
 constexpr int kPollSliceMs = 50;  // how long a wait may go without checking for interrupts
-
-struct AddrInfoDeleter {
-  void operator()(addrinfo* p) const noexcept { freeaddrinfo(p); }
-};
 
 std::string address_text(const sockaddr* sa) {
   char host[INET6_ADDRSTRLEN] = {};
@@ -101,14 +98,7 @@ int try_connect(const addrinfo* ai, Deadline deadline, const InterruptCheck& int
 
 std::unique_ptr<SocketTransport> SocketTransport::connect(const std::string& host, const std::string& port,
                                                           Deadline deadline, InterruptCheck interrupt) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* raw = nullptr;
-  if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &raw); rc != 0)
-    throw NetError(NetError::Kind::kResolve,
-                   "cannot resolve " + host + " port " + port + ": " + gai_strerror(rc));
-  std::unique_ptr<addrinfo, AddrInfoDeleter> list(raw);
+  const AddrInfoList list = resolve(host, port, deadline, interrupt);
 
   std::string failures;
   for (const addrinfo* ai = list.get(); ai; ai = ai->ai_next) {

@@ -141,23 +141,24 @@ class DigestMd5 final : public Mechanism {
     const std::string uri = service_ + "/" + options_.host;
     const std::string nc = "00000001";
 
-    std::string secret_input = credentials_.user + ":" + realm + ":";
-    secret_input.append(credentials_.password.expose());
-    crypto::Secret held{std::move(secret_input)};
-    // H(user:realm:password) and everything built on it is password-equivalent: held in
-    // Secrets, and each intermediate string wiped.
-    crypto::Secret a1{md5(held.expose())};
-    std::string a1_text(a1.expose());
-    a1_text += ":" + *nonce + ":" + cnonce;
-    a1 = crypto::Secret{std::move(a1_text)};
-    const crypto::Secret ha1{md5_hex(a1.expose())};
+    // H(user:realm:password) and everything built on it is password-equivalent: built in
+    // place inside Secrets (reserved first, so nothing reallocates and leaves a copy behind).
+    const std::string_view password = credentials_.password.expose();
+    crypto::Secret held;
+    held.reserve(credentials_.user.size() + realm.size() + password.size() + 2);
+    held.append(credentials_.user).append(":").append(realm).append(":").append(password);
+    const crypto::Secret h = crypto::hash_secret(crypto::Digest::kMd5, held.expose());
+    crypto::Secret a1;
+    a1.reserve(h.size() + nonce->size() + cnonce.size() + 2);
+    a1.append(h).append(":").append(*nonce).append(":").append(cnonce);
+    const crypto::Secret ha1 = crypto::hex_encode_secret(crypto::hash_secret(crypto::Digest::kMd5, a1.expose()).expose());
     const std::string tail = ":" + *nonce + ":" + nc + ":" + cnonce + ":auth:";
     auto kd = [&](const std::string& a2) {
-      std::string input(ha1.expose());
-      input += tail + md5_hex(a2);
-      std::string digest = md5_hex(input);
-      crypto::wipe(input);
-      return digest;
+      const std::string a2_hex = md5_hex(a2);
+      crypto::Secret input;
+      input.reserve(ha1.size() + tail.size() + a2_hex.size());
+      input.append(ha1).append(tail).append(a2_hex);
+      return md5_hex(input.expose());
     };
     const std::string response = kd("AUTHENTICATE:" + uri);
     expected_rspauth_ = crypto::Secret{kd(":" + uri)};
@@ -166,7 +167,7 @@ class DigestMd5 final : public Mechanism {
     out += "username=" + quoted(credentials_.user) + ",realm=" + quoted(realm) + ",nonce=" + quoted(*nonce) +
            ",nc=" + nc + ",cnonce=" + quoted(cnonce) + ",digest-uri=" + quoted(uri) +
            ",response=" + response + ",qop=auth";
-    return crypto::Secret{crypto::base64_encode(out)};
+    return crypto::base64_encode_secret(out);
   }
 
   Result<crypto::Secret, SaslError> check_rspauth(std::string_view text) {

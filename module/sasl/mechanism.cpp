@@ -17,14 +17,12 @@ class Plain final : public Mechanism {
   explicit Plain(const Credentials& c) : credentials_(c) {}
   std::string_view name() const override { return "PLAIN"; }
   Result<std::optional<crypto::Secret>, SaslError> initial_response() override {
-    std::string blob;
-    blob.push_back('\0');
-    blob += credentials_.user;
-    blob.push_back('\0');
-    blob += credentials_.password.expose();
-    crypto::Secret encoded{crypto::base64_encode(blob)};
-    crypto::wipe(blob);
-    return std::optional<crypto::Secret>{std::move(encoded)};
+    // In place (a growing string would free copies of the password unwiped).
+    const std::string_view password = credentials_.password.expose();
+    crypto::Secret blob;
+    blob.reserve(credentials_.user.size() + password.size() + 2);
+    blob.append(std::string_view("\0", 1)).append(credentials_.user).append(std::string_view("\0", 1)).append(password);
+    return std::optional<crypto::Secret>{crypto::base64_encode_secret(blob.expose())};
   }
   Result<crypto::Secret, SaslError> respond(std::string_view) override {
     // The response always rides on the AUTH line: PLAIN has nothing to answer a challenge with.
@@ -44,7 +42,7 @@ class Login final : public Mechanism {
   Result<crypto::Secret, SaslError> respond(std::string_view) override {
     switch (step_++) {
       case 0: return crypto::Secret{crypto::base64_encode(credentials_.user)};
-      case 1: return crypto::Secret{crypto::base64_encode(credentials_.password.expose())};
+      case 1: return crypto::base64_encode_secret(credentials_.password.expose());
       default:
         return Unexpected{
             SaslError{SaslError::Kind::kBadChallenge, "LOGIN asked for more than user and password"}};

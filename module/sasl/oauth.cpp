@@ -25,22 +25,22 @@ class Bearer final : public Mechanism {
       if (c < 0x20 || c > 0x7E)
         return Unexpected{
             SaslError{Kind::kBadCredentials, "the OAuth token contains a non-printable character"}};
-    std::string blob;
+    std::string head;  // everything before the token
     if (options_) {
       // RFC 7628 §3.1: gs2 header without channel binding, then kvpairs separated by ^A.
-      blob = "n,a=" + saslname(credentials_.user) + ",\x01";
-      if (!options_->host.empty()) blob += "host=" + options_->host + "\x01";
-      if (!options_->port.empty()) blob += "port=" + options_->port + "\x01";
-      blob += "auth=Bearer ";
-      blob.append(token);
-      blob += "\x01\x01";
+      head = "n,a=" + saslname(credentials_.user) + ",\x01";
+      if (!options_->host.empty()) head += "host=" + options_->host + "\x01";
+      if (!options_->port.empty()) head += "port=" + options_->port + "\x01";
+      head += "auth=Bearer ";
     } else {
-      blob = "user=" + credentials_.user + "\x01" + "auth=Bearer ";
-      blob.append(token);
-      blob += "\x01\x01";
+      head = "user=" + credentials_.user + "\x01" + "auth=Bearer ";
     }
-    crypto::Secret held{std::move(blob)};
-    return std::optional<crypto::Secret>{crypto::Secret{crypto::base64_encode(held.expose())}};
+    // The token is appended in place: reserved first, a growing string would have freed a
+    // copy of it unwiped.
+    crypto::Secret blob;
+    blob.reserve(head.size() + token.size() + 2);
+    blob.append(head).append(token).append("\x01\x01");
+    return std::optional<crypto::Secret>{crypto::base64_encode_secret(blob.expose())};
   }
 
   Result<crypto::Secret, SaslError> respond(std::string_view challenge_base64) override {

@@ -163,9 +163,14 @@ class Scram final : public Mechanism {
     crypto::Secret server_key{crypto::hmac(digest_, salted.expose(), "Server Key")};
     server_signature_ = crypto::Secret{crypto::hmac(digest_, server_key.expose(), auth_message_)};
 
-    std::string final_message = without_proof + ",p=" + crypto::base64_encode(proof.expose());
+    // The proof is password-equivalent to an offline attacker: its base64 and the message
+    // around it are built in place, never in a string that grows and frees a copy.
+    const crypto::Secret proof_base64 = crypto::base64_encode_secret(proof.expose());
+    crypto::Secret final_message;
+    final_message.reserve(without_proof.size() + 3 + proof_base64.size());
+    final_message.append(without_proof).append(",p=").append(proof_base64);
     step_ = Step::kSentFinal;
-    return crypto::Secret{crypto::base64_encode(crypto::Secret{std::move(final_message)}.expose())};
+    return crypto::base64_encode_secret(final_message.expose());
   }
 
   Result<crypto::Secret, SaslError> verify_server_final(const std::string& server_final) {

@@ -65,7 +65,11 @@ void validate_session(const SessionOptions& options) {
   if (options.helo.empty() || options.helo.find_first_of(" \t") != std::string::npos)
     invalid("the HELO name \"" + options.helo + "\" is empty or contains white space");
   if (options.user.find('\0') != std::string::npos) invalid("the user name contains NUL");
-  if (options.timeout_seconds <= 0) invalid("the timeout must be a positive number of seconds");
+  // Written so that NaN fails too: it is the timeout, not an int cast, that is checked here.
+  if (!(options.timeout_seconds >= kMinTimeoutSeconds && options.timeout_seconds <= kMaxTimeoutSeconds))
+    invalid("the timeout must be a number of seconds from 0.001 to 86400");
+  if (options.limits.max_line == 0 || options.limits.max_lines == 0)
+    invalid("the reply limits must allow at least one line of one byte");
 }
 
 void validate_mail(const MailOptions& mail) {

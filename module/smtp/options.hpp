@@ -33,6 +33,11 @@ using ProgressFn = std::function<void(Phase phase, std::size_t sent, std::size_t
 
 // RFC 5321 §4.5.3.2's per-phase timeouts, scaled so that TIMEOUT seconds is the command
 // timeout (the RFC's 5 minutes); the others keep the RFC's proportions.
+// The range validate_session accepts for timeout_seconds: at most a day per command keeps
+// every derived deadline (twice that, in milliseconds) far inside the clock's range.
+inline constexpr double kMinTimeoutSeconds = 0.001;
+inline constexpr double kMaxTimeoutSeconds = 86400;
+
 struct Timeouts {
   double connect, greeting, command, tls, data_init, data_block, data_end, quit;
   static Timeouts scaled(double timeout_seconds);

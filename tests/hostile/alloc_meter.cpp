@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 namespace {
@@ -28,9 +29,26 @@ void* allocate(std::size_t size) noexcept {
   return p;
 }
 
+std::atomic<const std::vector<std::string>*> scan_needles{nullptr};
+std::atomic<int> scan_hit{-1};
+
+void scan_freed(const void* p, std::size_t size) noexcept {
+  const auto* needles = scan_needles.load(std::memory_order_acquire);
+  if (needles == nullptr || scan_hit.load(std::memory_order_relaxed) >= 0) return;
+  for (std::size_t i = 0; i < needles->size(); ++i) {
+    const std::string& n = (*needles)[i];
+    if (!n.empty() && memmem(p, size, n.data(), n.size()) != nullptr) {
+      scan_hit.store(static_cast<int>(i), std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
 void release(void* p) noexcept {
   if (p == nullptr) return;
-  live.fetch_sub(malloc_usable_size(p), std::memory_order_relaxed);
+  const std::size_t size = malloc_usable_size(p);
+  scan_freed(p, size);
+  live.fetch_sub(size, std::memory_order_relaxed);
   std::free(p);
 }
 
@@ -57,6 +75,14 @@ namespace smtpn::hostile {
 
 std::size_t heap_live() { return live.load(std::memory_order_relaxed); }
 std::size_t heap_peak() { return peak.load(std::memory_order_relaxed); }
+void arm_free_scan(const std::vector<std::string>* needles) {
+  scan_hit.store(-1);
+  scan_needles.store(needles, std::memory_order_release);
+}
+int disarm_free_scan() {
+  scan_needles.store(nullptr, std::memory_order_release);
+  return scan_hit.load();
+}
 void reset_heap_peak() { peak.store(live.load(std::memory_order_relaxed), std::memory_order_relaxed); }
 
 }  // namespace smtpn::hostile
