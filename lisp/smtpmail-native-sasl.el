@@ -3,7 +3,6 @@
 ;; Copyright (C) 2026 The smtpmail-native developers
 
 ;; Author: The smtpmail-native developers
-;; URL: https://example.invalid/smtpmail-native
 
 ;; This file is not part of GNU Emacs.
 
@@ -38,31 +37,15 @@
 ;; invalid UTF-8.  ASCII credentials pass unchanged.
 ;;
 ;; `smtpmail-native-scram-max-iterations' bounds the work a SCRAM server
-;; can ask for.  smtpmail-native.el loads this file.
+;; can ask for.
 
 ;;; Code:
 
 (require 'ucs-normalize)
 (require 'subr-x)
 
-(defcustom smtpmail-native-oauth2-token-function nil
-  "Function returning the OAuth 2 access token for an SMTP login, or nil.
-It is called with HOST, PORT and USER and returns the token as a
-string (or nil for none).  When set, OAUTHBEARER and XOAUTH2 come
-first among the mechanisms tried, if the server offers them."
-  :type '(choice (const :tag "None" nil) function)
-  :version "28.1"
-  :group 'smtpmail-native)
-
-(defcustom smtpmail-native-scram-max-iterations nil
-  "Highest SCRAM iteration count a server may demand, or nil for the default.
-A SCRAM server chooses how many rounds of PBKDF2 the client runs;
-a hostile one could ask for billions and freeze Emacs.  Counts above
-this limit (default 600000, about a quarter of a second) or below
-4096 end the login with an error."
-  :type '(choice (const :tag "Default (600000)" nil) (integer :tag "Iterations"))
-  :version "28.1"
-  :group 'smtpmail-native)
+(defvar smtpmail-native-oauth2-token-function)
+(defvar smtpmail-native-scram-max-iterations)
 
 (defconst smtpmail-native-sasl--space-regexp
   "[\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]"

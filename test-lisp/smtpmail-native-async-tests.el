@@ -343,6 +343,30 @@ In BODY, `dir' is the sink's store."
        #'ignore "clos\\|reset\\|connection")
       (should (= (length (smtpmail-native-async-tests--stored dir)) 1)))))
 
+(ert-deftest smtpmail-native-async-finished-jobs-keep-no-secret ()
+  "A finished job, sent or failed, keeps neither the message nor the credentials.
+Printing the jobs list variable shows no password and no message body:
+the message is delivered or queued, and the password closures are gone."
+  (smtpmail-native-async-tests--with-lisp
+    (let ((marker (format "body-marker-%d" (random 1000000000))))
+      (smtpmail-native-compat--send "To: rcpt@example.org\n" (concat marker "\n"))
+      (smtpmail-native-compat--send "To: reject-me@example.org\n" (concat marker "\n"))
+      ;; While they run, the jobs hold both (a retry needs them).
+      (let ((running (let ((print-length nil) (print-level nil))
+                       (prin1-to-string smtpmail-native-async--jobs))))
+        (should (string-search marker running))
+        (should (string-search smtpmail-native-compat-password running)))
+      (smtpmail-native-async-tests--settled)
+      (should (equal (sort (mapcar #'smtpmail-native-async--job-state smtpmail-native-async--jobs)
+                           #'string<)
+                     '(failed sent)))
+      (let ((printed (let ((print-length nil) (print-level nil))
+                       (prin1-to-string smtpmail-native-async--jobs))))
+        (should-not (string-search smtpmail-native-compat-password printed))
+        (should-not (string-search marker printed)))
+      ;; The failed one is in the queue, where a retry finds it.
+      (should (= (length (smtpmail-native-async-tests--queued)) 1)))))
+
 (ert-deftest smtpmail-native-async-4xx-retried-then-queued ()
   "A 4xx is retried in the background `smtpmail-retries' times, then queued."
   (smtpmail-native-async-tests--with-lisp
