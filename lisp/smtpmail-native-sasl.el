@@ -22,12 +22,13 @@
 ;;; Commentary:
 
 ;; The Lisp side of authentication; the mechanisms themselves (SCRAM,
-;; OAuth, DIGEST-MD5, ...) run in the module.
+;; OAuth, DIGEST-MD5, ...) run in the module, which also owns the order
+;; in which they are tried; Lisp passes only what the user asked for.
 ;;
 ;; OAuth 2 (XOAUTH2, OAUTHBEARER): set `smtpmail-native-oauth2-token-function'
 ;; to a function of (HOST PORT USER) returning an access token, e.g. one
-;; built on auth-source-xoauth2 or oauth2.el.  With it, the OAuth
-;; mechanisms are tried first when the server offers them.  Without it, an
+;; built on auth-source-xoauth2 or oauth2.el.  With it, the module
+;; tries the OAuth mechanisms first when the server offers them.  Without it, an
 ;; auth-source entry whose smtp-auth is xoauth2 (or oauthbearer) has the
 ;; token in its password field, as with smtpmail.
 ;;
@@ -72,24 +73,17 @@ refuse."
 (defconst smtpmail-native-sasl--smtpmail-default '(cram-md5 plain login)
   "The default value of `smtpmail-auth-supported' in every Emacs since 22.")
 
-(defun smtpmail-native-sasl-mechanisms (smtp-auth default)
-  "Return the :mechanisms list for an auth-source SMTP-AUTH value.
+(defun smtpmail-native-sasl-mechanisms (smtp-auth preference)
+  "Return the :mechanisms for an auth-source SMTP-AUTH and the user's PREFERENCE.
 SMTP-AUTH is a symbol, or a string naming one or more mechanisms
-separated by spaces or commas.  When it is nil, return DEFAULT
-\(normally `smtpmail-auth-supported').  smtpmail's standard value,
-which the user did not choose, keeps its order for the mechanisms
-smtpmail knows, with the stronger ones it lacks put first: EXTERNAL
-\(used only with a client certificate), OAUTHBEARER and XOAUTH2 (when
-`smtpmail-native-oauth2-token-function' is set) and SCRAM (the -PLUS
-variants only with TLS channel binding); DIGEST-MD5 comes last."
+separated by spaces or commas; it wins when given.  PREFERENCE is
+`smtpmail-auth-supported' (or an account's :mechanisms): an ordered
+allow-list the user chose.  smtpmail's standard value, which the user
+did not choose, is no preference: nil, and the module's own order
+applies (the one owner of that order)."
   (cond ((null smtp-auth)
-         (if (equal default smtpmail-native-sasl--smtpmail-default)
-             (append '(external)
-                     (and smtpmail-native-oauth2-token-function '(oauthbearer xoauth2))
-                     '(scram-sha-256-plus scram-sha-1-plus scram-sha-256 scram-sha-1)
-                     default
-                     '(digest-md5))
-           default))
+         (unless (equal preference smtpmail-native-sasl--smtpmail-default)
+           preference))
         ((symbolp smtp-auth) (list smtp-auth))
         (t (mapcar #'intern (split-string (downcase smtp-auth) "[ ,]+" t)))))
 

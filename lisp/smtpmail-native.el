@@ -147,8 +147,8 @@ server has accepted the message, or signals why it did not."
 (defcustom smtpmail-native-oauth2-token-function nil
   "Function returning the OAuth 2 access token for an SMTP login, or nil.
 It is called with HOST, PORT and USER and returns the token as a
-string (or nil for none).  When set, OAUTHBEARER and XOAUTH2 come
-first among the mechanisms tried, if the server offers them."
+string (or nil for none).  When set, the module tries OAUTHBEARER and
+XOAUTH2 first, if the server offers them."
   :type '(choice (const :tag "None" nil) function)
   :package-version '(smtpmail-native . "0.1.0")
   :group 'smtpmail-native)
