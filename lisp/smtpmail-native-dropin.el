@@ -64,7 +64,10 @@ Use it as `send-mail-function' and `message-send-mail-function'."
   "Send or queue BUFFER for RECIPIENTS; stands in for `smtpmail-via-smtp'.
 `smtpmail-send-it' calls it with the prepared message.  Return nil
 on success; signal \"Sending failed: ...\" otherwise, without the
-AUTH truncation smtpmail applies (no secret reaches the message)."
+AUTH truncation smtpmail applies (no secret reaches the message).
+When the server may have the message (the connection ended after it
+was sent, before the verdict), it is also held in the queue, where a
+flush leaves it alone.  \\[keyboard-quit] is passed on as a quit."
   (with-current-buffer buffer
     (let ((settings (smtpmail-native--settings)))
       (cl-progv (mapcar #'car settings) (mapcar #'cdr settings)
@@ -79,10 +82,27 @@ AUTH truncation smtpmail applies (no secret reaches the message)."
                 (smtpmail-native--run-after-send
                  message-id (smtpmail-native--deliver recipients buffer))
               (smtpmail-native-error
-               (smtpmail-native--quit-if-interrupted err)
-               (smtpmail-native--run-failure message-id err nil)
-               (error "Sending failed: %s" (smtpmail-native--error-text err))))))))))
+               (let* ((text (smtpmail-native--error-text err))
+                      (held (and (smtpmail-native--delivery-unknown-p err)
+                                 (smtpmail-native--hold recipients text))))
+                 (smtpmail-native--run-failure message-id err held)
+                 (when (eq (car err) 'smtpmail-native-interrupted)
+                   (signal 'quit nil))
+                 (if held
+                     (error (substitute-command-keys "Sending failed: %s; it is held in the queue \
+as %s, and \\[smtpmail-native-send-queued-message] sends it again if it did not arrive")
+                            text (file-name-nondirectory held))
+                   (error "Sending failed: %s" text)))))))))))
   nil)
+
+(defun smtpmail-native--hold (recipients reason)
+  "Queue this buffer's message for RECIPIENTS as held, for REASON; return the file."
+  (let ((file (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
+                                          (let ((smtpmail-store-queue-variables t))
+                                            (smtpmail-native--queue-variables)))))
+    (smtpmail-native-queue--record-failure
+     file (smtpmail-native-queue--read-variables (concat file ".el")) reason t)
+    file))
 
 (defun smtpmail-native--message-sending-method (orig &rest args)
   "Around `message-smtpmail-send-it' (ORIG, with ARGS): send natively.

@@ -367,6 +367,34 @@ the message is delivered or queued, and the password closures are gone."
       ;; The failed one is in the queue, where a retry finds it.
       (should (= (length (smtpmail-native-async-tests--queued)) 1)))))
 
+(ert-deftest smtpmail-native-async-unknown-delivery-held ()
+  "A background send whose connection is cut right after the final dot ends held.
+The job's state is `held', the message is in the queue marked held,
+the warning says the server may have it, and a flush does not send it
+again (the sink's next connection would be number 2)."
+  (let* ((dir (smtpmail-native-compat--file (format "sink-%d/" (random 1000000000))))
+         (_ (make-directory dir t))
+         (port (smtpmail-native-test-servers-start-sink "--store" dir "--report-sessions")))
+    (smtpmail-native-async-tests--with-lisp
+      (let ((smtpmail-smtp-server "127.0.0.1") (smtpmail-smtp-service port)
+            (smtpmail-stream-type 'plain) (smtpmail-auth-credentials nil) (auth-sources nil))
+        (smtpmail-native-compat--send "To: dropafterdot@example.org\n")
+        (smtpmail-native-async-tests--settled)
+        (should (smtpmail-native-test-servers-sink-wait port "^closed 1$"))
+        (let ((job (car smtpmail-native-async--jobs))
+              (queued (smtpmail-native-async-tests--queued)))
+          (should (eq (smtpmail-native-async--job-state job) 'held))
+          (should (eq (plist-get (cddr (nth 1 (car smtpmail-native-async-tests--failures))) :delivery)
+                      'unknown))
+          (should (= (length queued) 1))
+          (should (alist-get 'smtpmail-native-queue-held
+                             (smtpmail-native-queue--read-variables (concat (car queued) ".el"))))
+          (should (string-match-p "may have it" (car smtpmail-native-async-tests--warnings)))
+          (should (equal (plist-get (smtpmail-native-send-queued-mail) :held) queued))
+          (should (equal (smtpmail-native-async-tests--queued) queued))
+          (should (= (length (smtpmail-native-async-tests--stored dir)) 1))
+          (should-not (smtpmail-native-test-servers-sink-wait port "^closed 2$" 0.3)))))))
+
 (ert-deftest smtpmail-native-async-4xx-retried-then-queued ()
   "A 4xx is retried in the background `smtpmail-retries' times, then queued."
   (smtpmail-native-async-tests--with-lisp

@@ -12,6 +12,7 @@
 (require 'cl-lib)
 (require 'smtpmail-native)
 (require 'smtpmail-native-compat-fixture)
+(require 'smtpmail-native-test-servers)
 
 ;; Read by smtpmail-native.el, bound here: it must be dynamic in this file too.
 (defvar smtpmail-auth-credentials)
@@ -87,7 +88,7 @@ retried with a password prompt (smtpmail's behaviour without them)."
                   mail-header-separator "\nGr\u00fc\u00dfe\n")
           (smtpmail-send-it)))
       (should (= 2 (length (smtpmail-native-queue-tests--index))))
-      (should (equal (smtpmail-native-send-queued-mail) '(:sent 2 :failed nil)))
+      (should (equal (smtpmail-native-send-queued-mail) '(:sent 2 :failed nil :held nil)))
       (dolist (id ids)
         (let ((bytes (smtpmail-native-compat--one id)))
           (should (string-match-p "(auth=plain:alice)" (smtpmail-native-compat--received bytes)))
@@ -114,7 +115,7 @@ retried with a password prompt (smtpmail's behaviour without them)."
     (let* ((smtpmail-debug-info t)
            (ids (cl-loop for i below 3
                          collect (smtpmail-native-compat--send (format "To: one%d@example.org\n" i)))))
-      (should (equal (smtpmail-native-send-queued-mail) '(:sent 3 :failed nil)))
+      (should (equal (smtpmail-native-send-queued-mail) '(:sent 3 :failed nil :held nil)))
       (dolist (id ids) (smtpmail-native-compat--one id))
       (with-current-buffer (format "*trace of SMTP session to %s*" smtpmail-smtp-server)
         (should (= 1 (how-many "^\\* connected" (point-min) (point-max))))
@@ -143,7 +144,7 @@ The index has a name of its own here (`smtpmail-queue-index-file')."
       (smtpmail-native-compat--one (nth 0 ids))
       (should-not (file-exists-p (nth 0 entries)))
       (should (equal (smtpmail-native-queue-tests--index) (cdr entries)))
-      (should (equal (smtpmail-native-send-queued-mail) '(:sent 2 :failed nil)))
+      (should (equal (smtpmail-native-send-queued-mail) '(:sent 2 :failed nil :held nil)))
       (smtpmail-native-compat--one (nth 1 ids))
       (smtpmail-native-compat--one (nth 2 ids))
       (should (equal (smtpmail-native-queue-tests--index) nil))
