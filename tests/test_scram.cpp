@@ -272,7 +272,7 @@ TEST_CASE("user names are saslname-escaped; SASLprep's prohibitions are enforced
     c.credentials.user = "a=b,c";
     CHECK(c.first() == "n,,n=a=3Db=2Cc,r=fyko+d2lbbFgONRv9qkxdawL");
   }
-  SECTION("non-ASCII UTF-8 passes (the Lisp layer normalised it)") {
+  SECTION("non-ASCII UTF-8 passes (smtp::Session prepared it)") {
     Client c("SCRAM-SHA-256");
     c.credentials.user = "j\xc3\xbcrgen";
     c.credentials.password = crypto::Secret("p\xc3\xa4ss");

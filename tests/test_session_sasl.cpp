@@ -239,6 +239,36 @@ TEST_CASE("credentials SASLprep prohibits never reach the wire", "[session][sasl
   CHECK_FALSE(x.on_wire("AUTH"));
 }
 
+TEST_CASE("the session SASLpreps the user name and password before any mechanism sees them",
+          "[session][sasl][saslprep]") {
+  SaslExchange x("AUTH SCRAM-SHA-256");
+  x.options.user = "\xE2\x85\xB8";  // U+2178 SMALL ROMAN NUMERAL NINE: NFKC "ix"
+  x.scram.user = "ix";
+  x.options.password = [&x] {
+    ++x.password_calls;
+    return crypto::Secret("pen\xC2\xAD" "cil");  // a soft hyphen, mapped to nothing
+  };
+  // The scripted server knows "ix" and checks the proof against "pencil": only the prepared
+  // credentials pass.
+  CHECK(x.send().mechanism == "SCRAM-SHA-256");
+  CHECK(unb64(x.auth_lines()[0].substr(19)).starts_with("n,,n=ix,"));
+  CHECK(x.password_calls == 1);
+}
+
+TEST_CASE("a password SASLprep refuses stops before AUTH, for every password mechanism",
+          "[session][sasl][saslprep]") {
+  for (const char* offer : {"AUTH PLAIN", "AUTH LOGIN", "AUTH CRAM-MD5", "AUTH SCRAM-SHA-1"}) {
+    INFO(offer);
+    SaslExchange x(offer);
+    x.options.password = [] { return crypto::Secret("\xD8\xA7" "1"); };  // breaks the bidi rule
+    const auto err = x.failure();
+    REQUIRE(err);
+    CHECK(err->kind() == Kind::kAuth);
+    CHECK(std::string(err->what()).find("right-to-left") != std::string::npos);
+    CHECK_FALSE(x.on_wire("AUTH"));
+  }
+}
+
 namespace {
 
 constexpr std::string_view kToken = "ya29.secret-token-value";

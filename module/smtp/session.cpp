@@ -7,6 +7,7 @@
 #include "net/socket_transport.hpp"
 #include "sasl/mechanism.hpp"
 #include "sasl/policy.hpp"
+#include "sasl/saslprep.hpp"
 #include "smtp/commands.hpp"
 #include "smtp/encoder.hpp"
 #include "smtp/error.hpp"
@@ -234,9 +235,22 @@ const crypto::Secret& Session::secret_for(const std::string& mechanism) {
   }
   if (!password_) {
     if (!options_.password) throw SmtpError(Kind::kAuth, "a user name was given but no password");
-    password_ = options_.password();  // asked for only now that a mechanism needs it, and once
+    // Asked for only now that a mechanism needs it, and once; SASLprep'd here, so a direct
+    // caller gets the same preparation as the Lisp layer.
+    auto prepared = sasl::saslprep(options_.password().expose(), "password");
+    if (!prepared) throw SmtpError(Kind::kAuth, prepared.error().message + "; nothing was sent");
+    password_ = std::move(prepared).value();
   }
   return *password_;
+}
+
+const std::string& Session::prepared_user() {
+  if (!user_) {
+    auto prepared = sasl::saslprep(options_.user, "user name");
+    if (!prepared) throw SmtpError(Kind::kAuth, prepared.error().message + "; nothing was sent");
+    user_ = std::string(prepared.value().expose());
+  }
+  return *user_;
 }
 
 sasl::PolicyInput Session::policy_input() const {
@@ -250,7 +264,8 @@ sasl::PolicyInput Session::policy_input() const {
 }
 
 bool Session::run_mechanism(const std::string& name) {
-  const sasl::Credentials credentials{options_.user, secret_for(name)};
+  // EXTERNAL's identity is the certificate's; the name is not sent, so not prepared either.
+  const sasl::Credentials credentials{name == "EXTERNAL" ? options_.user : prepared_user(), secret_for(name)};
   sasl::MechanismOptions mech_options;
   if (auto binding = transport_.channel_binding())
     mech_options.channel_binding = sasl::ChannelBinding{binding->type, binding->data};

@@ -87,7 +87,9 @@ class Session {
   std::string mechanism_used_;
   std::optional<crypto::Secret> password_;  // fetched once, for the first mechanism that needs it
   std::optional<crypto::Secret> token_;     // likewise the OAuth token
+  std::optional<std::string> user_;         // the user name, SASLprep'd once
   const crypto::Secret& secret_for(const std::string& mechanism);
+  const std::string& prepared_user();
   sasl::PolicyInput policy_input() const;
   bool helo_only_ = false;
   bool sending_ = false;  // send/send_batch, not probe: a failure says what became of the message
