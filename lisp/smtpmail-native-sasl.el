@@ -32,43 +32,18 @@
 ;; auth-source entry whose smtp-auth is xoauth2 (or oauthbearer) has the
 ;; token in its password field, as with smtpmail.
 ;;
-;; SASLprep (RFC 4013): user names and passwords with non-ASCII characters
-;; are mapped and NFKC-normalised here, with `ucs-normalize-NFKC-string',
-;; before the module sees them; the module refuses control characters and
-;; invalid UTF-8.  ASCII credentials pass unchanged.
+;; SASLprep (RFC 4013) is the module's, whole: the user name and password
+;; are passed as the user gave them.
 ;;
 ;; `smtpmail-native-scram-max-iterations' bounds the work a SCRAM server
 ;; can ask for.
 
 ;;; Code:
 
-(require 'ucs-normalize)
 (require 'subr-x)
 
 (defvar smtpmail-native-oauth2-token-function)
 (defvar smtpmail-native-scram-max-iterations)
-
-(defconst smtpmail-native-sasl--space-regexp
-  "[\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]"
-  "Non-ASCII spaces, which SASLprep maps to SPACE (RFC 3454 table C.1.2).")
-
-(defconst smtpmail-native-sasl--nothing-regexp
-  "[\u00AD\u034F\u1806\u180B-\u180D\u200B-\u200D\u2060\uFE00-\uFE0F\uFEFF]"
-  "Characters SASLprep maps to nothing (RFC 3454 table B.1).")
-
-(defun smtpmail-native-sasl-prepare (string)
-  "Return STRING prepared as SASLprep (RFC 4013) maps and normalises it.
-ASCII strings come back unchanged.  Otherwise non-ASCII spaces become
-SPACE, the characters of table B.1 are removed and the result is
-normalised to NFKC.  Prohibited characters are left for the module to
-refuse."
-  (if (or (not (stringp string)) (string-match-p "\\`[[:ascii:]]*\\'" string))
-      string
-    (ucs-normalize-NFKC-string
-     (replace-regexp-in-string
-      smtpmail-native-sasl--nothing-regexp ""
-      (replace-regexp-in-string smtpmail-native-sasl--space-regexp " " string t t)
-      t t))))
 
 (defconst smtpmail-native-sasl--smtpmail-default '(cram-md5 plain login)
   "The default value of `smtpmail-auth-supported' in every Emacs since 22.")
@@ -92,12 +67,12 @@ applies (the one owner of that order)."
 HOST, PORT and USER identify the login; PASSWORD is a function
 returning the password (or nil); SMTP-AUTH is the auth-source entry's
 smtp-auth, DEFAULT-MECHANISMS what to allow without one.  The user
-name and password are SASLprep'd; the OAuth token comes from
-`smtpmail-native-oauth2-token-function' when it is set."
+name and password go as they are (the module applies SASLprep); the
+OAuth token comes from `smtpmail-native-oauth2-token-function' when
+it is set."
   (append
-   (list :user (smtpmail-native-sasl-prepare user)
-         :password (and password
-                        (lambda () (smtpmail-native-sasl-prepare (funcall password))))
+   (list :user user
+         :password password
          :mechanisms (smtpmail-native-sasl-mechanisms smtp-auth default-mechanisms))
    (and user smtpmail-native-oauth2-token-function
         (list :oauth2-token
