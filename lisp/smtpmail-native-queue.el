@@ -1,9 +1,8 @@
-;;; smtpmail-native-queue.el --- smtpmail's mail queue, kept safely and flushed natively  -*- lexical-binding: t; -*-
+;;; smtpmail-native-queue.el --- smtpmail's mail queue: its files, written safely  -*- lexical-binding: t; -*-
 
 ;; Copyright (C) 2026 The smtpmail-native developers
 
 ;; Author: The smtpmail-native developers
-;; URL: https://example.invalid/smtpmail-native
 
 ;; This file is not part of GNU Emacs.
 
@@ -35,27 +34,17 @@
 ;; index is rewritten after each message, so an interrupted flush resumes
 ;; where it stopped; a message that fails stays queued with its error
 ;; recorded in its .el file (as variables smtpmail ignores) and the flush
-;; goes on with the next one.  smtpmail-native.el loads this file.
+;; goes on with the next one.  A message the server may have (delivery
+;; status unknown: no verdict after the final dot) is marked held there,
+;; with the reason; a flush leaves it alone until the user asks for it
+;; (Emacs's own `smtpmail-send-queued-mail' does not know the mark).
+;;
+;; This file owns the files only; smtpmail-native-flush.el sends them.
 
 ;;; Code:
 
 (require 'smtpmail)
 (require 'cl-lib)
-
-(declare-function smtpmail-native--deliver "smtpmail-native" (recipients buffer))
-(declare-function smtpmail-native--error-text "smtpmail-native" (err))
-(declare-function smtpmail-native--quit-if-interrupted "smtpmail-native" (err))
-(declare-function smtpmail-native--account-settings "smtpmail-native" (address))
-(declare-function smtpmail-native--envelope-from "smtpmail-native" ())
-(declare-function smtpmail-native--message-bytes "smtpmail-native" ())
-(declare-function smtpmail-native--trace-writer "smtpmail-native" (host))
-(declare-function smtpmail-native--call-module "smtpmail-native" (send host ask trace message-args))
-(declare-function smtpmail-native-send-batch "ext:smtpmail-native-module" (&rest args))
-(defvar smtpmail-native-trust-file)
-
-(defconst smtpmail-native-queue--connection-variables
-  (append smtpmail--stored-queue-variables '(smtpmail-auth-supported))
-  "Variables a queued message may carry to choose its server.")
 
 ;;;; Files
 
@@ -165,7 +154,7 @@ VARIABLES are further (VARIABLE . VALUE) pairs to store.  The data and
     (smtpmail-native-queue--update-index (lambda (entries) (append entries (list file))))
     file))
 
-;;;; Flushing
+;;;; Leaving the queue, recording failures
 
 (defun smtpmail-native-queue--drop (file)
   "Remove FILE from the index, then delete it and its .el file.
@@ -175,171 +164,26 @@ Quitting is held off so that the index never lists a deleted file."
     (dolist (f (list file (concat file ".el")))
       (when (file-exists-p f) (delete-file f)))))
 
-(defun smtpmail-native-queue--record-failure (file pairs text)
-  "Record the error TEXT in the .el file of the queued FILE, given its PAIRS."
+(defun smtpmail-native-queue--record-failure (file pairs text &optional held)
+  "Record the error TEXT in the .el file of the queued FILE, given its PAIRS.
+With HELD non-nil the message is also marked held: the server may
+have it (delivery status unknown), so a flush must not send it again
+unless the user asks for that message.  Without, any held mark goes."
   (let ((pairs (cl-remove-if (lambda (p) (memq (car p) '(smtpmail-native-queue-error
-                                                         smtpmail-native-queue-error-time)))
+                                                         smtpmail-native-queue-error-time
+                                                         smtpmail-native-queue-held)))
                              pairs)))
     (smtpmail-native-queue--write
      (concat file ".el")
      (smtpmail-native-queue--format
-      (append pairs `((smtpmail-native-queue-error . ,text)
-                      (smtpmail-native-queue-error-time . ,(format-time-string "%FT%T%z"))))))))
+      (append pairs
+              `((smtpmail-native-queue-error . ,text)
+                (smtpmail-native-queue-error-time . ,(format-time-string "%FT%T%z")))
+              (and held `((smtpmail-native-queue-held . ,text))))))))
 
-(defun smtpmail-native-queue--with-settings (file pairs function)
-  "Call FUNCTION with the recipients of the queued FILE, whose variables are PAIRS.
-It runs in a buffer holding the message, under the server settings the
-message was queued with; without them, the current ones and
-`smtpmail-native-accounts'.  Return what FUNCTION returns."
-  (let ((recipients (alist-get 'smtpmail-recipient-address-list pairs))
-        (stored (cl-remove-if-not (lambda (p) (memq (car p) smtpmail-native-queue--connection-variables))
-                                  pairs)))
-    (unless recipients
-      (error "Sending failed; no recipients"))
-    (with-temp-buffer
-      (set-buffer-multibyte nil)
-      ;; Literally: the file holds the message already encoded.
-      (let ((coding-system-for-read 'no-conversion))
-        (insert-file-contents file))
-      (let ((smtpmail-mail-address (alist-get 'smtpmail-mail-address pairs)))
-        (cl-progv (mapcar #'car stored) (mapcar #'cdr stored)
-          (let ((account (and (not (assq 'smtpmail-smtp-server stored))
-                              (smtpmail-native--account-settings (smtpmail-native--envelope-from)))))
-            (cl-progv (mapcar #'car account) (mapcar #'cdr account)
-              (funcall function recipients))))))))
-
-(defun smtpmail-native-queue--send (file pairs)
-  "Send the queued message FILE (stored variables PAIRS) in its own session."
-  (smtpmail-native-queue--with-settings
-   file pairs (lambda (recipients) (smtpmail-native--deliver recipients (current-buffer)))))
-
-(defun smtpmail-native-queue--connection-key ()
-  "What decides the connection, from the variables as bound now.
-Messages with equal keys can share one SMTP session."
-  (list smtpmail-smtp-server smtpmail-smtp-service smtpmail-stream-type smtpmail-smtp-user
-        smtpmail-auth-supported smtpmail-native-trust-file))
-
-(defun smtpmail-native-queue--groups (files)
-  "Group the queued FILES that can share a session, keeping the queue's order.
-Return a list of (KEY FILE...); files that cannot be read stand alone."
-  (let ((groups nil))
-    (dolist (file files)
-      (let ((key (condition-case nil
-                     (smtpmail-native-queue--with-settings
-                      file (smtpmail-native-queue--read-variables (concat file ".el"))
-                      (lambda (_) (smtpmail-native-queue--connection-key)))
-                   (error (list 'alone file))))
-            (group nil))
-        (if (setq group (assoc key groups))
-            (setcdr group (append (cdr group) (list file)))
-          (push (list key file) groups))))
-    (nreverse groups)))
-
-(defun smtpmail-native-queue--retry-alone-p (err)
-  "Non-nil when the failed ERR deserves a session of its own.
-A 4xx is retried per `smtpmail-retries', and a 530 asks for
-credentials, as a message sent alone would."
-  (or (eq (car err) 'smtpmail-native-temporary-error)
-      (eql (nth 2 err) 530)))
-
-(defun smtpmail-native-queue--flush-group (files)
-  "Send the queued FILES over one SMTP session; return their outcomes.
-Each outcome is (FILE . t) when sent or (FILE . ERROR-TEXT).  A sent
-message leaves the queue as soon as the server accepted it; a refused
-one stays with its error recorded; a 4xx or 530 is retried alone."
-  (let* ((pairs (mapcar (lambda (f) (smtpmail-native-queue--read-variables (concat f ".el"))) files))
-         (messages (cl-mapcar
-                    (lambda (file p)
-                      (smtpmail-native-queue--with-settings
-                       file p (lambda (recipients)
-                                (list :from (smtpmail-native--envelope-from)
-                                      :recipients (mapcar #'smtpmail-maybe-append-domain recipients)
-                                      :data (smtpmail-native--message-bytes)))))
-                    files pairs))
-         (outcomes nil)
-         (alone nil)
-         (on-outcome
-          (lambda (index outcome)
-            (let ((file (nth index files)))
-              (cond ((keywordp (car outcome))  ; a result plist, not (ERROR-SYMBOL . DATA)
-                     (smtpmail-native-queue--drop file)
-                     (push (cons file t) outcomes))
-                    ((smtpmail-native-queue--retry-alone-p outcome) (push file alone))
-                    (t (let ((text (smtpmail-native--error-text outcome)))
-                         (smtpmail-native-queue--record-failure file (nth index pairs) text)
-                         (push (cons file text) outcomes))))))))
-    (smtpmail-native-queue--with-settings
-     (car files) (car pairs)
-     (lambda (_)
-       (let* ((host (or smtpmail-smtp-server (error "`smtpmail-smtp-server' not defined")))
-              (trace (smtpmail-native--trace-writer host))
-              (ask (and smtpmail-servers-requiring-authorization
-                        (string-match-p smtpmail-servers-requiring-authorization host))))
-         (smtpmail-native--call-module
-          #'smtpmail-native-send-batch host ask trace
-          (list :messages messages :on-outcome on-outcome)))))
-    (dolist (file (nreverse alone))
-      (push (cons file (smtpmail-native-queue--flush-one file)) outcomes))
-    (nreverse outcomes)))
-
-(defun smtpmail-native-queue--flush-one (file)
-  "Send the queued message FILE; return t, or the error text when it failed.
-A sent message leaves the queue at once; a failed one stays, with its
-error recorded.  A message whose files are gone leaves the index, and
-the result is `missing'."
-  (let ((el (concat file ".el")))
-    (if (not (and (file-exists-p file) (file-exists-p el)))
-        (progn (smtpmail-native-queue--drop file)
-               (message "Queued mail %s is missing; removed from the index" file)
-               'missing)
-      (let ((pairs (smtpmail-native-queue--read-variables el)))
-        (condition-case err
-            (progn (smtpmail-native-queue--send file pairs)
-                   (smtpmail-native-queue--drop file)
-                   t)
-          (smtpmail-native-error
-           (smtpmail-native--quit-if-interrupted err)
-           (let ((text (smtpmail-native--error-text err)))
-             (smtpmail-native-queue--record-failure file pairs text)
-             text))
-          (error
-           (let ((text (error-message-string err)))
-             (smtpmail-native-queue--record-failure file pairs text)
-             text)))))))
-
-;;;###autoload (autoload 'smtpmail-native-send-queued-mail "smtpmail-native" nil t)
-(defun smtpmail-native-send-queued-mail ()
-  "Send the mail queued by `smtpmail-queue-mail' (by smtpmail or natively).
-Messages queued for the same server and account share one SMTP
-session (RSET between them); each goes with the server settings it
-was queued with.  The index is rewritten after every message, so
-an interrupted run resumes where it stopped.  A message that fails
-stays queued, its error recorded in its .el file, and the others are
-still sent.  Return a plist (:sent N :failed ((FILE . ERROR) ...))."
-  (interactive)
-  (let* ((entries (smtpmail-native-queue--entries))
-         (total (length entries))
-         (reporter (make-progress-reporter "Sending queued mail..." 0 total))
-         (done 0)
-         (sent 0)
-         (failed nil))
-    (dolist (group (smtpmail-native-queue--groups entries))
-      (dolist (result (if (cddr group)
-                          (smtpmail-native-queue--flush-group (cdr group))
-                        (list (cons (cadr group) (smtpmail-native-queue--flush-one (cadr group))))))
-        (let ((file (car result)) (outcome (cdr result)))
-          (cond ((eq outcome t) (cl-incf sent))
-                ((eq outcome 'missing))
-                (t (push (cons file outcome) failed)
-                   (message "Queued mail %s not sent: %s" (file-name-nondirectory file) outcome))))
-        (progress-reporter-update reporter (cl-incf done))))
-    (progress-reporter-done reporter)
-    (setq failed (nreverse failed))
-    (message "%s" (cond ((zerop total) "No queued mail")
-                        ((null failed) (format "Sent %d queued message%s" sent (if (= sent 1) "" "s")))
-                        (t (format "Sent %d queued message%s; %d stay queued (first error: %s)"
-                                   sent (if (= sent 1) "" "s") (length failed) (cdar failed)))))
-    (list :sent sent :failed failed)))
+(defun smtpmail-native-queue--held (pairs)
+  "Return why the queued message with PAIRS is held, or nil when it is not."
+  (alist-get 'smtpmail-native-queue-held pairs))
 
 (provide 'smtpmail-native-queue)
 

@@ -3,7 +3,6 @@
 ;; Copyright (C) 2026 The smtpmail-native developers
 
 ;; Author: The smtpmail-native developers
-;; URL: https://example.invalid/smtpmail-native
 
 ;; This file is not part of GNU Emacs.
 
@@ -23,90 +22,43 @@
 ;;; Commentary:
 
 ;; The Lisp side of authentication; the mechanisms themselves (SCRAM,
-;; OAuth, DIGEST-MD5, ...) run in the module.
+;; OAuth, DIGEST-MD5, ...) run in the module, which also owns the order
+;; in which they are tried; Lisp passes only what the user asked for.
 ;;
 ;; OAuth 2 (XOAUTH2, OAUTHBEARER): set `smtpmail-native-oauth2-token-function'
 ;; to a function of (HOST PORT USER) returning an access token, e.g. one
-;; built on auth-source-xoauth2 or oauth2.el.  With it, the OAuth
-;; mechanisms are tried first when the server offers them.  Without it, an
+;; built on auth-source-xoauth2 or oauth2.el.  With it, the module
+;; tries the OAuth mechanisms first when the server offers them.  Without it, an
 ;; auth-source entry whose smtp-auth is xoauth2 (or oauthbearer) has the
 ;; token in its password field, as with smtpmail.
 ;;
-;; SASLprep (RFC 4013): user names and passwords with non-ASCII characters
-;; are mapped and NFKC-normalised here, with `ucs-normalize-NFKC-string',
-;; before the module sees them; the module refuses control characters and
-;; invalid UTF-8.  ASCII credentials pass unchanged.
+;; SASLprep (RFC 4013) is the module's, whole: the user name and password
+;; are passed as the user gave them.
 ;;
 ;; `smtpmail-native-scram-max-iterations' bounds the work a SCRAM server
-;; can ask for.  smtpmail-native.el loads this file.
+;; can ask for.
 
 ;;; Code:
 
-(require 'ucs-normalize)
 (require 'subr-x)
 
-(defcustom smtpmail-native-oauth2-token-function nil
-  "Function returning the OAuth 2 access token for an SMTP login, or nil.
-It is called with HOST, PORT and USER and returns the token as a
-string (or nil for none).  When set, OAUTHBEARER and XOAUTH2 come
-first among the mechanisms tried, if the server offers them."
-  :type '(choice (const :tag "None" nil) function)
-  :version "28.1"
-  :group 'smtpmail-native)
-
-(defcustom smtpmail-native-scram-max-iterations nil
-  "Highest SCRAM iteration count a server may demand, or nil for the default.
-A SCRAM server chooses how many rounds of PBKDF2 the client runs;
-a hostile one could ask for billions and freeze Emacs.  Counts above
-this limit (default 600000, about a quarter of a second) or below
-4096 end the login with an error."
-  :type '(choice (const :tag "Default (600000)" nil) (integer :tag "Iterations"))
-  :version "28.1"
-  :group 'smtpmail-native)
-
-(defconst smtpmail-native-sasl--space-regexp
-  "[\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]"
-  "Non-ASCII spaces, which SASLprep maps to SPACE (RFC 3454 table C.1.2).")
-
-(defconst smtpmail-native-sasl--nothing-regexp
-  "[\u00AD\u034F\u1806\u180B-\u180D\u200B-\u200D\u2060\uFE00-\uFE0F\uFEFF]"
-  "Characters SASLprep maps to nothing (RFC 3454 table B.1).")
-
-(defun smtpmail-native-sasl-prepare (string)
-  "Return STRING prepared as SASLprep (RFC 4013) maps and normalises it.
-ASCII strings come back unchanged.  Otherwise non-ASCII spaces become
-SPACE, the characters of table B.1 are removed and the result is
-normalised to NFKC.  Prohibited characters are left for the module to
-refuse."
-  (if (or (not (stringp string)) (string-match-p "\\`[[:ascii:]]*\\'" string))
-      string
-    (ucs-normalize-NFKC-string
-     (replace-regexp-in-string
-      smtpmail-native-sasl--nothing-regexp ""
-      (replace-regexp-in-string smtpmail-native-sasl--space-regexp " " string t t)
-      t t))))
+(defvar smtpmail-native-oauth2-token-function)
+(defvar smtpmail-native-scram-max-iterations)
 
 (defconst smtpmail-native-sasl--smtpmail-default '(cram-md5 plain login)
   "The default value of `smtpmail-auth-supported' in every Emacs since 22.")
 
-(defun smtpmail-native-sasl-mechanisms (smtp-auth default)
-  "Return the :mechanisms list for an auth-source SMTP-AUTH value.
+(defun smtpmail-native-sasl-mechanisms (smtp-auth preference)
+  "Return the :mechanisms for an auth-source SMTP-AUTH and the user's PREFERENCE.
 SMTP-AUTH is a symbol, or a string naming one or more mechanisms
-separated by spaces or commas.  When it is nil, return DEFAULT
-\(normally `smtpmail-auth-supported').  smtpmail's standard value,
-which the user did not choose, keeps its order for the mechanisms
-smtpmail knows, with the stronger ones it lacks put first: EXTERNAL
-\(used only with a client certificate), OAUTHBEARER and XOAUTH2 (when
-`smtpmail-native-oauth2-token-function' is set) and SCRAM (the -PLUS
-variants only with TLS channel binding); DIGEST-MD5 comes last."
+separated by spaces or commas; it wins when given.  PREFERENCE is
+`smtpmail-auth-supported' (or an account's :mechanisms): an ordered
+allow-list the user chose.  smtpmail's standard value, which the user
+did not choose, is no preference: nil, and the module's own order
+applies (the one owner of that order)."
   (cond ((null smtp-auth)
-         (if (equal default smtpmail-native-sasl--smtpmail-default)
-             (append '(external)
-                     (and smtpmail-native-oauth2-token-function '(oauthbearer xoauth2))
-                     '(scram-sha-256-plus scram-sha-1-plus scram-sha-256 scram-sha-1)
-                     default
-                     '(digest-md5))
-           default))
+         (unless (equal preference smtpmail-native-sasl--smtpmail-default)
+           preference))
         ((symbolp smtp-auth) (list smtp-auth))
         (t (mapcar #'intern (split-string (downcase smtp-auth) "[ ,]+" t)))))
 
@@ -115,12 +67,12 @@ variants only with TLS channel binding); DIGEST-MD5 comes last."
 HOST, PORT and USER identify the login; PASSWORD is a function
 returning the password (or nil); SMTP-AUTH is the auth-source entry's
 smtp-auth, DEFAULT-MECHANISMS what to allow without one.  The user
-name and password are SASLprep'd; the OAuth token comes from
-`smtpmail-native-oauth2-token-function' when it is set."
+name and password go as they are (the module applies SASLprep); the
+OAuth token comes from `smtpmail-native-oauth2-token-function' when
+it is set."
   (append
-   (list :user (smtpmail-native-sasl-prepare user)
-         :password (and password
-                        (lambda () (smtpmail-native-sasl-prepare (funcall password))))
+   (list :user user
+         :password password
          :mechanisms (smtpmail-native-sasl-mechanisms smtp-auth default-mechanisms))
    (and user smtpmail-native-oauth2-token-function
         (list :oauth2-token

@@ -47,6 +47,9 @@
 (require 'smtpmail-native)
 (require 'smtpmail-native-test-servers)
 
+;; `require' does not load the module; these tests are about it, so load it now.
+(smtpmail-native-module-load)
+
 ;; Defined by the module, which is not loaded when this file is linted.
 (declare-function smtpmail-native-version "ext:smtpmail-native-module" ())
 (declare-function smtpmail-native-hmac-md5 "ext:smtpmail-native-module"
@@ -602,8 +605,13 @@ undefined behaviour in the module."
 ;;;; The loader
 
 (ert-deftest smtpmail-native-test-loader-missing-module ()
-  "Without the module file, loading says how to build it.
-Runs in a child Emacs, where the module is not loaded yet."
+  "Without the module, `require' works and a send says to build it.
+Runs in a child Emacs, where the module is not loaded yet: `require'
+succeeds and loads no module; `smtpmail-native-send-it' and a direct
+call of a module function signal a `user-error' naming
+\[smtpmail-native-module-compile] before anything connects; once the
+module exists (as after that command), the same calls work, with no
+restart and no second `require'."
   (pcase-let ((`(,code . ,output)
                (smtpmail-native-test--emacs-batch
                 '(setq smtpmail-native-module-file "/nonexistent/smtpmail-native-module.so")
@@ -611,15 +619,37 @@ Runs in a child Emacs, where the module is not loaded yet."
                      (progn (require 'smtpmail-native) (princ "require succeeded\n"))
                    (error (princ (format "require: %s\n" (error-message-string err)))))
                 '(princ (format "feature: %S\n" (featurep 'smtpmail-native-module)))
+                '(with-temp-buffer
+                   (insert "From: me@example.org\nTo: you@example.org\nSubject: s\n\nbody\n")
+                   (let ((smtpmail-smtp-server "127.0.0.1") (smtpmail-smtp-service 1))
+                     (condition-case err
+                         (progn (smtpmail-native-send-it) (princ "send succeeded\n"))
+                       (user-error (princ (format "send: user-error: %s\n"
+                                                  (error-message-string err))))
+                       (error (princ (format "send: other error: %S\n" err))))))
                 '(condition-case err
-                     (progn (smtpmail-native-module-load) (princ "load succeeded\n"))
-                   (error (princ (format "load: %s\n" (error-message-string err))))))))
+                     (progn (smtpmail-native-base64-encode "x") (princ "call succeeded\n"))
+                   (user-error (princ (format "call: user-error: %s\n" (error-message-string err)))))
+                `(setq smtpmail-native-module-file ,smtpmail-native-module-file)
+                '(princ (format "after build: %S %S\n" (smtpmail-native-base64-encode "x")
+                                (featurep 'smtpmail-native-module))))))
     (ert-info ((format "child output:\n%s" output))
       (should (equal code 0))
+      (should (string-match-p "^require succeeded$" output))
       (should (string-match-p "^feature: nil$" output))
-      (should (string-match-p "^require: .*not built.*smtpmail-native-module-compile" output))
-      (should (string-match-p "^load: .*not built.*smtpmail-native-module-compile" output))
-      (should-not (string-match-p "succeeded" output)))))
+      (should (string-match-p "^send: user-error: .*not built.*smtpmail-native-module-compile" output))
+      (should (string-match-p "^call: user-error: .*not built.*smtpmail-native-module-compile" output))
+      (should (string-match-p "^after build: \"eA==\" t$" output)))))
+
+(ert-deftest smtpmail-native-test-loader-stand-ins ()
+  "Each public module function has a stand-in until the module loads.
+The list of stand-ins is exactly the module's public functions, and
+loading the module replaced every one by the module's function."
+  (should (equal (sort (copy-sequence smtpmail-native-loader--functions) #'string<)
+                 (seq-remove (lambda (f) (string-match-p "--" (symbol-name f)))
+                             (smtpmail-native-test--module-functions))))
+  (dolist (f smtpmail-native-loader--functions)
+    (should (module-function-p (indirect-function f)))))
 
 (ert-deftest smtpmail-native-test-loader-version-mismatch ()
   "A module whose version is not the Lisp layer's is refused, saying to rebuild.

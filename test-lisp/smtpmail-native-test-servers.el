@@ -55,6 +55,27 @@ or the end of the run."
           (string-to-number (match-string 1 (buffer-string)))
         (error "The sink did not start: %s" (buffer-string))))))
 
+(defun smtpmail-native-test-servers-sink-wait (port regexp &optional seconds)
+  "Wait until the output of the sink on PORT has a line matching REGEXP.
+Give up after SECONDS (default 10); return non-nil when it came.  With
+--report-sessions the sink prints \"closed N\" as connection N ends."
+  (let ((process (cl-find-if (lambda (p)
+                               (and (process-live-p p)
+                                    (equal (number-to-string port)
+                                           (with-current-buffer (process-buffer p)
+                                             (car (split-string (buffer-string) "\n"))))))
+                             smtpmail-native-test-servers--sinks))
+        (deadline (+ (float-time) (or seconds 10)))
+        (found nil))
+    (unless process (error "No sink on port %s" port))
+    (while (and (not (setq found (with-current-buffer (process-buffer process)
+                                   (save-excursion
+                                     (goto-char (point-min))
+                                     (re-search-forward regexp nil t)))))
+                (< (float-time) deadline))
+      (accept-process-output process 0.05))
+    found))
+
 (defun smtpmail-native-test-servers-stop-sink (port)
   "Stop the sink listening on PORT."
   (dolist (process smtpmail-native-test-servers--sinks)

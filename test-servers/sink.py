@@ -18,9 +18,15 @@ With --print-port the listening port is the first line on stdout (flushed). It r
 killed (SIGTERM/SIGINT exit 0). Local parts starting with "reject" get 550 5.1.1 at RCPT,
 "tempfail" 451 4.3.0, like the Exim harness; "rejectonce" gets the 550 only the first
 time that address is given (per run). "dropdata" is accepted, but the connection is cut as
-soon as message bytes arrive; "dropdataonce" does that only the first time. --throttle
+soon as message bytes arrive; "dropdataonce" does that only the first time. "dropafterdot"
+is accepted and the message stored, but the connection is cut right after the final dot,
+before any reply: the client cannot know whether it was delivered. "slowdotN" (e.g.
+slowdot3) stores the message and answers the final dot N seconds later. --throttle
 BYTES_PER_SECOND makes it read slowly: a slow server. --latin1 puts a byte that is not
 UTF-8 (Latin-1 "\xe9") into the greeting, the first EHLO line and the 250 after a message.
+--report-sessions prints
+"closed N" on stdout (flushed) when a connection ends, N counting connections from 1, and
+"stored N" when message N was received, so a test can wait for these instead of sleeping.
 """
 
 import argparse
@@ -43,6 +49,7 @@ class Sink:
     def __init__(self, args):
         self.args = args
         self.count = 0
+        self.sessions = 0
         self.size_limit = args.size_limit
         caps = []
         for item in args.capabilities.replace(",", " ").split():
@@ -66,6 +73,8 @@ class Sink:
 
     def store(self, data, envelope):
         self.count += 1
+        if self.args.report_sessions:
+            print(f"stored {self.count}", flush=True)
         if not self.args.store:
             return self.count
         base = os.path.join(self.args.store, str(self.count))
@@ -84,6 +93,8 @@ class Session(asyncio.Protocol):
 
     def __init__(self, sink):
         self.sink = sink
+        sink.sessions += 1
+        self.number = sink.sessions
         self.buf = bytearray()
         self.mode = "command"   # command data bdat bdat-reject auth starttls handshake closed
         self.out = []
@@ -105,6 +116,8 @@ class Session(asyncio.Protocol):
         self.bdat_last = False
         self.too_big = False
         self.drop_in_data = False
+        self.drop_after_dot = False
+        self.reply_delay = 0
 
     def reply(self, text, latin1=False):
         # LATIN1: with --latin1, the line ends in a byte that is not UTF-8 (a careless server).
@@ -150,6 +163,8 @@ class Session(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.mode = "closed"
+        if self.sink.args.report_sessions:
+            print(f"closed {self.number}", flush=True)
 
     # -- input processing -----------------------------------------------------------------
 
@@ -206,7 +221,8 @@ class Session(asyncio.Protocol):
                 data = data[1:]
             data = data.replace(b"\r\n.", b"\r\n")
             n = self.sink.store(data, self.envelope("DATA", len(data)))
-            self.reply(f"250 2.0.0 OK id={n}", latin1=True)
+            if not self.final_reply(f"250 2.0.0 OK id={n}", latin1=True):
+                return False
         self.reset()
         return True
 
@@ -231,8 +247,26 @@ class Session(asyncio.Protocol):
             self.reply("552 5.3.4 message size exceeds fixed maximum message size")
         else:
             n = self.sink.store(self.data, self.envelope("BDAT", len(self.data)))
-            self.reply(f"250 2.0.0 OK id={n} ({self.bdat_chunk} octets in last chunk)")
+            if not self.final_reply(f"250 2.0.0 OK id={n} ({self.bdat_chunk} octets in last chunk)"):
+                return False
         self.reset()
+        return True
+
+    def final_reply(self, text, latin1=False):
+        """Answer a stored message, unless a fault mode says otherwise; False: connection cut."""
+        if self.drop_after_dot:
+            self.flush()
+            self.mode = "closed"
+            self.transport.abort()   # the message is here, the verdict never leaves
+            return False
+        if self.reply_delay:
+            def late():
+                if self.mode != "closed":
+                    self.reply(text, latin1)
+                    self.flush()
+            asyncio.get_running_loop().call_later(self.reply_delay, late)
+            return True
+        self.reply(text, latin1)
         return True
 
     def envelope(self, via, size):
@@ -316,6 +350,12 @@ class Session(asyncio.Protocol):
                 local = "accepted"      # failed once already: accepted from now on
             else:
                 self.sink.failed_once.add(path)
+        if local.startswith("dropafterdot"):
+            self.drop_after_dot = True
+            local = "accepted"
+        elif local.startswith("slowdot"):
+            self.reply_delay = int(local[7:8] or "1")
+            local = "accepted"
         if local.startswith("dropdata"):
             self.drop_in_data = True    # accepted, but the connection dies in DATA
             local = "accepted"
@@ -503,6 +543,8 @@ def main():
     ap.add_argument("--size-limit", type=int, default=50 * 1024 * 1024)
     ap.add_argument("--throttle", type=float, default=0,
                     help="read at most this many bytes per second (a slow server)")
+    ap.add_argument("--report-sessions", action="store_true",
+                    help='print "closed N" when connection N ends')
     ap.add_argument("--latin1", action="store_true",
                     help="a Latin-1 byte in the greeting, the first EHLO line and the final 250")
     ap.add_argument("--tls-cert")

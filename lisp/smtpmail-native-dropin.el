@@ -1,0 +1,128 @@
+;;; smtpmail-native-dropin.el --- smtpmail-native-send-it, the drop-in for smtpmail-send-it  -*- lexical-binding: t; -*-
+
+;; Copyright (C) 2026 The smtpmail-native developers
+
+;; Author: The smtpmail-native developers
+
+;; This file is not part of GNU Emacs.
+
+;; This program is free software; you can redistribute it and/or modify
+;; it under the terms of the GNU General Public License as published by
+;; the Free Software Foundation, either version 3 of the License, or
+;; (at your option) any later version.
+
+;; This program is distributed in the hope that it will be useful,
+;; but WITHOUT ANY WARRANTY; without even the implied warranty of
+;; MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+;; GNU General Public License for more details.
+
+;; You should have received a copy of the GNU General Public License
+;; along with this program.  If not, see <https://www.gnu.org/licenses/>.
+
+;;; Commentary:
+
+;; `smtpmail-native-send-it' runs Emacs's own `smtpmail-send-it', so the
+;; message is prepared exactly as smtpmail prepares it (From, Message-Id,
+;; Date, MIME, RFC 2047, aliases, Fcc, Bcc, Resent-*), with one change:
+;; while it runs, `smtpmail-via-smtp' -- the function smtpmail calls to
+;; talk SMTP -- is `smtpmail-native--via-smtp', which sends through the
+;; module, hands the message to a background job, or writes the queue.
+;; message.el's X-Message-SMTP-Method sends come here too.
+
+;;; Code:
+
+(require 'smtpmail)
+(require 'cl-lib)
+(require 'smtpmail-native-config)
+(require 'smtpmail-native-send)
+(require 'smtpmail-native-queue)
+(require 'smtpmail-native-async)
+
+(defvar message-send-mail-function)
+(defvar smtpmail-native-async)
+
+(defvar smtpmail-native--queue-mail nil
+  "The user's `smtpmail-queue-mail' while `smtpmail-native-send-it' runs.")
+
+
+;;;###autoload (autoload 'smtpmail-native-send-it "smtpmail-native")
+(defun smtpmail-native-send-it ()
+  "Send the current mail buffer like `smtpmail-send-it', natively.
+The message is prepared by `smtpmail-send-it' itself, then sent
+through the smtpmail-native module (or queued, with
+`smtpmail-queue-mail').  smtpmail's variables apply, and so do
+`smtpmail-auth-credentials', auth-source and `smtpmail-native-accounts'.
+A failure signals an error \"Sending failed: ...\" as smtpmail does;
+the mail buffer is left as it was.
+Use it as `send-mail-function' and `message-send-mail-function'."
+  (let ((smtpmail-native--queue-mail smtpmail-queue-mail)
+        (smtpmail-queue-mail nil))
+    (cl-letf (((symbol-function 'smtpmail-via-smtp) #'smtpmail-native--via-smtp))
+      (smtpmail-send-it))))
+
+(defun smtpmail-native--via-smtp (recipients buffer &rest _)
+  "Send or queue BUFFER for RECIPIENTS; stands in for `smtpmail-via-smtp'.
+`smtpmail-send-it' calls it with the prepared message.  Return nil
+on success; signal \"Sending failed: ...\" otherwise, without the
+AUTH truncation smtpmail applies (no secret reaches the message).
+When the server may have the message (the connection ended after it
+was sent, before the verdict), it is also held in the queue, where a
+flush leaves it alone.  \\[keyboard-quit] is passed on as a quit."
+  (with-current-buffer buffer
+    (let ((settings (smtpmail-native--settings)))
+      (cl-progv (mapcar #'car settings) (mapcar #'cdr settings)
+        (cond
+         (smtpmail-native--queue-mail
+          (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
+                                      (smtpmail-native--queue-variables)))
+         (smtpmail-native-async (smtpmail-native-async--submit recipients))
+         (t
+          (let ((message-id (smtpmail-native--header "message-id")))
+            (condition-case err
+                (smtpmail-native--run-after-send
+                 message-id (smtpmail-native--deliver recipients buffer))
+              (smtpmail-native-error
+               (let* ((text (smtpmail-native--error-text err))
+                      (held (and (smtpmail-native--delivery-unknown-p err)
+                                 (smtpmail-native--hold recipients text))))
+                 (smtpmail-native--run-failure message-id err held)
+                 (when (eq (car err) 'smtpmail-native-interrupted)
+                   (signal 'quit nil))
+                 (if held
+                     (error (substitute-command-keys "Sending failed: %s; it is held in the queue \
+as %s, and \\[smtpmail-native-send-queued-message] sends it again if it did not arrive")
+                            text (file-name-nondirectory held))
+                   (error "Sending failed: %s" text)))))))))))
+  nil)
+
+(defun smtpmail-native--hold (recipients reason)
+  "Queue this buffer's message for RECIPIENTS as held, for REASON; return the file."
+  (let ((file (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
+                                          (let ((smtpmail-store-queue-variables t))
+                                            (smtpmail-native--queue-variables)))))
+    (smtpmail-native-queue--record-failure
+     file (smtpmail-native-queue--read-variables (concat file ".el")) reason t)
+    file))
+
+(defun smtpmail-native--message-sending-method (orig &rest args)
+  "Around `message-smtpmail-send-it' (ORIG, with ARGS): send natively.
+`message-multi-smtp-send-mail' calls `message-smtpmail-send-it' for an
+X-Message-SMTP-Method \"smtp\" header, having bound smtpmail's server
+variables.  When message.el sends with `smtpmail-native-send-it' (set
+as `message-send-mail-function', or as `send-mail-function' which
+message.el's default uses), send with it too."
+  (if (not (eq (if (memq message-send-mail-function
+                         '(message--default-send-mail-function message-use-send-mail-function))
+                   send-mail-function
+                 message-send-mail-function)
+               #'smtpmail-native-send-it))
+      (apply orig args)
+    (run-hooks 'message-send-mail-hook)
+    (let ((smtpmail-native--method-header t))
+      (smtpmail-native-send-it))))
+
+(advice-add 'message-smtpmail-send-it :around #'smtpmail-native--message-sending-method)
+
+(provide 'smtpmail-native-dropin)
+
+;;; smtpmail-native-dropin.el ends here
