@@ -106,7 +106,12 @@ arguments, which pass the credentials as the user gave them."
         (should (equal (plist-get (car (apply #'smtpmail-native-sasl-tests--send port
                                               (plist-put (copy-sequence args) :mechanisms (list mech))))
                                   :auth)
-                       (upcase (symbol-name mech))))))))
+                       (upcase (symbol-name mech))))))
+    ;; A password SASLprep refuses (a bidi violation) never reaches the server.
+    (should-error (smtpmail-native-sasl-tests--send port :user user
+                                                    :password (string #x627 ?1)
+                                                    :mechanisms '(scram-sha-256))
+                  :type 'smtpmail-native-auth-error)))
 
 ;;;; Exim with Cyrus SASL
 

@@ -3,8 +3,6 @@
 // on TLS 1.2), and SCRAM-SHA-256-PLUS through the real socket transport must satisfy it.
 // A server bound to other data (a man in the middle's second leg) refuses; TLS 1.2 without
 // the extended master secret gives no binding, so -PLUS is not used.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -18,6 +16,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/loopback_listener.hpp"
 #include "crypto/base64.hpp"
 #include "crypto/openssl_ptr.hpp"
 #include "net/socket_transport.hpp"
@@ -61,15 +60,6 @@ struct ServerConfig {
 class TlsSmtpServer {
  public:
   explicit TlsSmtpServer(ServerConfig config) : config_(std::move(config)) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(listen_fd_, 1) == 0);
-    REQUIRE(::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port_ = std::to_string(ntohs(addr.sin_port));
     ctx_.reset(SSL_CTX_new(TLS_server_method()));
     REQUIRE(ctx_);
     SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_2_VERSION);
@@ -81,11 +71,10 @@ class TlsSmtpServer {
   }
   ~TlsSmtpServer() {
     if (thread_.joinable()) thread_.join();
-    ::close(listen_fd_);
   }
   void join() { thread_.join(); }
 
-  const std::string& port() const { return port_; }
+  const std::string& port() const { return listener_.port(); }
   // Filled by the server thread; read after join().
   std::string binding_type, binding_data;
   test::ScramServer scram;
@@ -93,7 +82,7 @@ class TlsSmtpServer {
 
  private:
   void serve() {
-    const int fd = ::accept(listen_fd_, nullptr, nullptr);
+    const int fd = ::accept(listener_.fd(), nullptr, nullptr);
     if (fd < 0) return;
     timeval tv{10, 0};  // never hang the suite
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -206,8 +195,7 @@ class TlsSmtpServer {
 
   ServerConfig config_;
   SelfSigned cert_;
-  int listen_fd_ = -1;
-  std::string port_;
+  test::LoopbackListener listener_{1};
   crypto::SslCtxPtr ctx_;
   std::thread thread_;
 };

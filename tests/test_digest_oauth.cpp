@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "catch.hpp"
+#include "support/base64_text.hpp"
 #include "crypto/base64.hpp"
 #include "crypto/secret.hpp"
 #include "sasl/digest_md5.hpp"
@@ -13,16 +14,12 @@
 #include "sasl_error_maker.hpp"
 
 using namespace smtpn;
+using test::b64;
+using test::unb64;
 using Kind = sasl::SaslError::Kind;
 
 namespace {
 
-std::string b64(std::string_view s) { return crypto::base64_encode(s); }
-std::string unb64(std::string_view s) {
-  auto d = crypto::base64_decode(s);
-  REQUIRE(d.ok());
-  return d.value();
-}
 
 constexpr std::string_view kRfc2831Challenge =
     "realm=\"elwood.innosoft.com\",nonce=\"OA6MG9tEQGm2hh\",qop=\"auth\",algorithm=md5-sess,charset=utf-8";

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "catch.hpp"
+#include "support/base64_text.hpp"
 #include "crypto/base64.hpp"
 #include "crypto/hex.hpp"
 #include "crypto/pbkdf2.hpp"
@@ -18,17 +19,13 @@
 #include "scram_server.hpp"
 
 using namespace smtpn;
+using test::b64;
+using test::unb64;
 using sasl::SaslError;
 using Kind = SaslError::Kind;
 
 namespace {
 
-std::string b64(std::string_view s) { return crypto::base64_encode(s); }
-std::string unb64(std::string_view s) {
-  auto d = crypto::base64_decode(s);
-  REQUIRE(d.ok());
-  return d.value();
-}
 
 // One client exchange with fixed credentials and options; steps return decoded text.
 struct Client {

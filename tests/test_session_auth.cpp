@@ -7,20 +7,14 @@
 
 #include "catch.hpp"
 #include "mechanism_override.hpp"
+#include "support/session_names.hpp"
 #include "scripted_transport.hpp"
 #include "smtp/session.hpp"
 
 using smtpn::crypto::Secret;
 using smtpn::smtp::kMaxSaslRounds;
 using smtpn::smtp::PlaintextAuth;
-using smtpn::smtp::SendResult;
-using smtpn::smtp::SmtpError;
-using smtpn::smtp::StreamType;
-using smtpn::test::Exchange;
 using smtpn::test::hang_up;
-using smtpn::test::ScriptedTransport;
-using Kind = SmtpError::Kind;
-using Lines = std::vector<std::string>;
 
 namespace {
 
@@ -263,6 +257,27 @@ TEST_CASE("no password mechanism runs in the clear to a remote server", "[sessio
   CHECK_FALSE(x.on_wire(kPassword));
   CHECK_FALSE(x.on_wire("MAIL"));
   CHECK(x.password_calls == 0);
+}
+
+TEST_CASE("no usable AUTH mechanism is an error: nothing goes out unauthenticated", "[session][auth]") {
+  SECTION("the user's list and the server's offer do not meet") {
+    AuthExchange x("AUTH PLAIN LOGIN");
+    x.options.mechanisms = {"CRAM-MD5", "SCRAM-SHA-256"};
+    const auto err = x.failure();
+    REQUIRE(err);
+    CHECK(err->kind() == Kind::kAuth);
+    CHECK(std::string(err->what()).find("no usable AUTH mechanism") != std::string::npos);
+    CHECK_FALSE(x.on_wire("AUTH"));
+    CHECK_FALSE(x.on_wire("MAIL"));
+    CHECK(x.password_calls == 0);
+  }
+  SECTION("the server offers only mechanisms we do not implement") {
+    AuthExchange x("AUTH GSSAPI NTLM");
+    const auto err = x.failure();
+    REQUIRE(err);
+    CHECK(err->kind() == Kind::kAuth);
+    CHECK_FALSE(x.on_wire("MAIL"));
+  }
 }
 
 TEST_CASE("PLAIN goes in the clear only where the policy allows it", "[session][auth]") {

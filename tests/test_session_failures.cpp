@@ -6,22 +6,15 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/session_names.hpp"
 #include "scripted_transport.hpp"
 #include "smtp/session.hpp"
 
 using smtpn::smtp::kDataChunk;
-using smtpn::smtp::SendResult;
-using smtpn::smtp::SmtpError;
-using smtpn::test::as_is;
 using smtpn::test::delayed;
-using smtpn::test::Exchange;
 using smtpn::test::hang_up;
-using smtpn::test::kMessage;
 using smtpn::test::reset_after;
-using smtpn::test::ScriptedTransport;
 using smtpn::test::silence;
-using Kind = SmtpError::Kind;
-using Lines = std::vector<std::string>;
 
 namespace {
 

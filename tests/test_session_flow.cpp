@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/session_names.hpp"
 #include "scripted_transport.hpp"
 #include "smtp/encoder.hpp"
 #include "smtp/session.hpp"
@@ -15,15 +16,7 @@ using smtpn::smtp::kBdatThreshold;
 using smtpn::smtp::kDataChunk;
 using smtpn::smtp::normalised_size;
 using smtpn::smtp::Phase;
-using smtpn::smtp::SendResult;
-using smtpn::smtp::SmtpError;
-using smtpn::smtp::StreamType;
-using smtpn::test::as_is;
-using smtpn::test::Exchange;
-using smtpn::test::kMessage;
 using smtpn::test::silence;
-using Kind = SmtpError::Kind;
-using Lines = std::vector<std::string>;
 using DataMode = smtpn::smtp::DataEncoder::Mode;
 
 namespace {

@@ -8,26 +8,19 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/session_names.hpp"
+#include "support/base64_text.hpp"
 #include "crypto/base64.hpp"
 #include "scram_server.hpp"
 #include "scripted_transport.hpp"
 #include "smtp/session.hpp"
 
 using namespace smtpn;
-using smtp::SmtpError;
-using smtp::StreamType;
-using test::Exchange;
-using test::ScriptedTransport;
-using Kind = SmtpError::Kind;
-using Lines = std::vector<std::string>;
+using test::b64;
+using test::unb64;
 
 namespace {
 
-std::string b64(std::string_view s) { return crypto::base64_encode(s); }
-std::string unb64(std::string_view s) {
-  auto d = crypto::base64_decode(s);
-  return d ? d.value() : std::string("<not base64>");
-}
 
 // How the scripted SCRAM server ends a successful proof check.
 enum class Ending { kProper, k235WithoutFinal, kWrongSignature };

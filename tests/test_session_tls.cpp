@@ -5,19 +5,11 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/session_names.hpp"
 #include "scripted_transport.hpp"
 #include "smtp/session.hpp"
 
 using smtpn::crypto::Secret;
-using smtpn::smtp::SendResult;
-using smtpn::smtp::SmtpError;
-using smtpn::smtp::StreamType;
-using smtpn::test::as_is;
-using smtpn::test::Exchange;
-using smtpn::test::kMessage;
-using smtpn::test::ScriptedTransport;
-using Kind = SmtpError::Kind;
-using Lines = std::vector<std::string>;
 
 namespace {
 

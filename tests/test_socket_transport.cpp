@@ -1,14 +1,10 @@
 // The real socket transport against a silent loopback listener: interruption (what C-g and
 // job cancellation use), deadlines, refused connections.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <string>
 
 #include "catch.hpp"
+#include "support/loopback_listener.hpp"
 #include "net/error.hpp"
 #include "net/socket_transport.hpp"
 #include "smtp/error.hpp"
@@ -19,25 +15,8 @@ using namespace smtpn;
 namespace {
 
 // A listener on 127.0.0.1 that completes TCP handshakes (the backlog does) and never speaks.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(fd_, 8) == 0);
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port_ = std::to_string(ntohs(addr.sin_port));
-  }
-  ~SilentListener() { ::close(fd_); }
-  const std::string& port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  std::string port_;
+struct SilentListener : smtpn::test::LoopbackListener {
+  SilentListener() : LoopbackListener(8) {}
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

@@ -9,17 +9,12 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/base64.hpp"
+#include "support/base64_text.hpp"
 
 namespace smtpn::hostile {
 
-inline std::string b64(std::string_view bytes) { return crypto::base64_encode(bytes); }
-
-// The decoded text of a base64 line, or "<not base64>".
-inline std::string unb64(std::string_view text) {
-  auto decoded = crypto::base64_decode(text);
-  return decoded ? decoded.value() : std::string("<not base64>");
-}
+using test::b64;
+using test::unb64;
 
 inline std::string to_hex(const unsigned char* bytes, std::size_t size) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -286,22 +286,11 @@ void Connection::sleep(int ms) { std::this_thread::sleep_for(std::chrono::millis
 
 HostileServer::HostileServer(Script script) : script_(std::move(script)) {
   TestPki::instance();  // made here, not inside a client's timeout
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 4) != 0 ||
-      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error("hostile server: cannot listen on 127.0.0.1");
-  port_ = std::to_string(ntohs(addr.sin_port));
   thread_ = std::thread([this] { serve(); });
 }
 
 HostileServer::~HostileServer() {
   if (thread_.joinable()) thread_.join();
-  if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
 const Record& HostileServer::finish() {
@@ -310,11 +299,11 @@ const Record& HostileServer::finish() {
 }
 
 void HostileServer::serve() {
-  if (!readable(listen_fd_, kAcceptWaitMs)) {
+  if (!readable(listener_.fd(), kAcceptWaitMs)) {
     record_.script_error = "no client connected";
     return;
   }
-  const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  const int fd = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) {
     record_.script_error = "accept failed";
     return;

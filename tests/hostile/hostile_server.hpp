@@ -15,6 +15,7 @@
 
 #include "crypto/openssl_ptr.hpp"
 #include "hostile_certs.hpp"
+#include "support/loopback_listener.hpp"
 
 namespace smtpn::hostile {
 
@@ -113,7 +114,7 @@ class HostileServer {
   HostileServer(const HostileServer&) = delete;
   HostileServer& operator=(const HostileServer&) = delete;
 
-  const std::string& port() const { return port_; }
+  const std::string& port() const { return listener_.port(); }
   // Waits for the script (every wait in it has a deadline) and returns what the client sent.
   const Record& finish();
 
@@ -121,8 +122,7 @@ class HostileServer {
   void serve();
 
   Script script_;
-  int listen_fd_ = -1;
-  std::string port_;
+  test::LoopbackListener listener_;
   Record record_;
   std::thread thread_;
 };

@@ -297,3 +297,22 @@ TEST_CASE("an OAuth error continuation is answered, and its status reported", "[
     }
   }
 }
+
+TEST_CASE("a server offering only mechanisms the user did not allow gets no AUTH and no mail",
+          "[hostile][auth]") {
+  HostileServer server([](Connection& c) {
+    if (!open_auth(c, "PLAIN LOGIN")) return;
+    accept_rest(c);  // would take an unauthenticated MAIL FROM
+  });
+  smtp::SessionOptions options = hostile_auth_options(server.port());
+  options.mechanisms = {"SCRAM-SHA-256", "CRAM-MD5"};
+  const Outcome out = run_send(options);
+  const Record& rec = server.finish();
+  REQUIRE(out.error);
+  INFO(out.error_text());
+  CHECK(out.error->kind() == Kind::kAuth);
+  CHECK(contains(out.error_text(), "no usable AUTH mechanism"));
+  CHECK(rec.tls_established);
+  CHECK_FALSE(contains(rec.after_tls, "AUTH"));
+  CHECK_FALSE(contains(rec.after_tls, "MAIL FROM"));
+}
