@@ -123,11 +123,12 @@ A unique X-Test-Id header is added; return its value."
       (smtpmail-native-send-it))
     id))
 
-(defun smtpmail-native-compat--delivered (id &optional server count wait)
-  "Delivered copies (FILE . BYTES) of the message ID on SERVER (default good)."
+(defun smtpmail-native-compat--delivered (id &optional server)
+  "Delivered copies (FILE . BYTES) of the message ID on SERVER (default good).
+All of them: the server has settled first."
   (smtpmail-native-test-servers-delivered
    (lambda (bytes) (string-search (concat "X-Test-Id: " id "\r\n") bytes))
-   (or server "good") count wait))
+   (or server "good")))
 
 (defun smtpmail-native-compat--one (id &optional server)
   "The bytes of the single delivered copy of ID on SERVER."

@@ -4,7 +4,8 @@
 ;; Starts test-servers/exim-start on 127.0.0.1 for the ERT suites: each named server
 ;; once per Emacs run, all sharing one test CA, each watched by --owner-pid so that a
 ;; crashed run leaves no daemon, all stopped (by their directories) at `kill-emacs'.
-;; Also finds what Exim delivered, polling since Exim delivers just after its 250.
+;; Also finds what Exim delivered, once the server has settled (no session open, every
+;; accepted message's delivery completed), so a count of copies is exact.
 
 ;;; Code:
 
@@ -185,21 +186,54 @@ alice's password is wonderland-secret, as on the other servers."
   "MESSAGE as delivered, without the one Received: field Exim puts on top."
   (replace-regexp-in-string "\\`Received: [^\r\n]*\r\n\\([ \t][^\r\n]*\r\n\\)*" "" message))
 
-(defun smtpmail-native-test-servers-delivered (predicate &optional name count wait)
-  "Delivered messages of server NAME for which PREDICATE is non-nil.
-PREDICATE is called with each delivered file's bytes.  Wait up to
-WAIT seconds (default 10) for COUNT of them (default 1), then return
-the list of (FILE . BYTES) found."
-  (let ((dir (smtpmail-native-test-servers-get "MAIL_DIR" name))
-        (deadline (+ (float-time) (or wait 10)))
-        found)
-    (while (progn
-             (setq found nil)
-             (dolist (file (directory-files dir t "\\.eml\\'"))
-               (let ((bytes (smtpmail-native-test-servers-read-file file)))
-                 (when (funcall predicate bytes) (push (cons file bytes) found))))
-             (and (< (length found) (or count 1)) (< (float-time) deadline)))
+(defun smtpmail-native-test-servers--in-flight (name)
+  "What server NAME is still doing, as a list of strings; nil when idle.
+An SMTP session in progress is a child process of the Exim daemon; a
+message received (\"<=\" in the main log) is in flight until the log
+says its delivery \"Completed\"."
+  (let* ((pid (smtpmail-native-test-servers-get "EXIM_PID" name))
+         (children (format "/proc/%s/task/%s/children" pid pid))
+         (log (smtpmail-native-test-servers-get "MAIN_LOG" name))
+         (received nil)
+         (busy nil))
+    (unless (file-exists-p children) (error "Cannot see the Exim daemon's sessions in %s" children))
+    (with-temp-buffer
+      (insert-file-contents children)
+      (dolist (child (split-string (buffer-string)))
+        (push (concat "session " child) busy)))
+    (with-temp-buffer
+      (when (file-exists-p log) (insert-file-contents log))
+      (goto-char (point-min))
+      (while (re-search-forward
+              " \\([0-9A-Za-z]+-[0-9A-Za-z]+-[0-9A-Za-z]+\\) \\(<=\\|Completed\\) " nil t)
+        (if (equal (match-string 2) "<=")
+            (push (match-string 1) received)
+          (setq received (delete (match-string 1) received)))))
+    (append busy (mapcar (lambda (id) (concat "message " id)) received))))
+
+(defun smtpmail-native-test-servers-settle (&optional name wait)
+  "Wait until server NAME (default good) has no session and no delivery in flight.
+Signal an error after WAIT seconds (default 10).  Once a send has
+returned, what the server accepted is in its log, so after this the
+delivered files are all there will be: a count is exact, not a guess
+after a pause."
+  (let ((deadline (+ (float-time) (or wait 10)))
+        busy)
+    (while (and (setq busy (smtpmail-native-test-servers--in-flight name))
+                (< (float-time) deadline))
       (sleep-for 0.02))
+    (when busy (error "Server %s still busy after %ss: %S" (or name "good") (or wait 10) busy))))
+
+(defun smtpmail-native-test-servers-delivered (predicate &optional name)
+  "Delivered messages of server NAME for which PREDICATE is non-nil.
+PREDICATE is called with each delivered file's bytes.  Waits for the
+server to settle (`smtpmail-native-test-servers-settle') first, so the
+list is complete: return every (FILE . BYTES) found."
+  (smtpmail-native-test-servers-settle name)
+  (let ((found nil))
+    (dolist (file (directory-files (smtpmail-native-test-servers-get "MAIL_DIR" name) t "\\.eml\\'"))
+      (let ((bytes (smtpmail-native-test-servers-read-file file)))
+        (when (funcall predicate bytes) (push (cons file bytes) found))))
     (nreverse found)))
 
 (defun smtpmail-native-test-servers-free-port ()
