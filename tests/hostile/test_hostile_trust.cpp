@@ -131,6 +131,23 @@ TEST_CASE("a refused certificate carries its reason, chain and fingerprint, and 
   }
 }
 
+TEST_CASE("a send that asks to report an untrusted certificate still refuses it before any SMTP byte",
+          "[hostile][trust][cert]") {
+  HostileServer server([](Connection& c) {
+    if (open_starttls(c, {"PIPELINING", "AUTH PLAIN"}, Cert::kSelfSigned)) serve_inside_tls(c);
+  });
+  smtp::SessionOptions options = hostile_auth_options(server.port());
+  options.tls.report_untrusted = true;  // meant for the probe only
+  const Outcome out = run_send(options);
+  const Record& rec = server.finish();
+  REQUIRE(out.error);
+  INFO(out.error_text());
+  REQUIRE(out.error->certificate());
+  CHECK(out.error->certificate()->reason == VerifyError::kSelfSigned);
+  CHECK(rec.after_tls.empty());
+  CHECK_FALSE(contains(rec.before_tls + rec.after_tls, "AUTH"));
+}
+
 TEST_CASE("the probe describes a server with an untrusted certificate and never logs in over it",
           "[hostile][trust][probe]") {
   HostileServer server([](Connection& c) {
