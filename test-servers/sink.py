@@ -4,7 +4,7 @@
 usage: sink.py [--host 127.0.0.1] [--port 0] [--print-port] [--store DIR]
                [--capabilities PIPELINING,8BITMIME,SIZE,...] [--chunking] [--auth]
                [--size-limit BYTES] [--tls-cert FILE --tls-key FILE [--tls-on-connect]]
-               [--throttle BYTES_PER_SECOND]
+               [--throttle BYTES_PER_SECOND] [--latin1]
 
 Accepts every message (EHLO/HELO, MAIL, RCPT, DATA, BDAT, RSET, NOOP, VRFY, HELP, QUIT,
 plus STARTTLS/AUTH when enabled), handles pipelined commands, and either discards each
@@ -19,7 +19,8 @@ killed (SIGTERM/SIGINT exit 0). Local parts starting with "reject" get 550 5.1.1
 "tempfail" 451 4.3.0, like the Exim harness; "rejectonce" gets the 550 only the first
 time that address is given (per run). "dropdata" is accepted, but the connection is cut as
 soon as message bytes arrive; "dropdataonce" does that only the first time. --throttle
-BYTES_PER_SECOND makes it read slowly: a slow server.
+BYTES_PER_SECOND makes it read slowly: a slow server. --latin1 puts a byte that is not
+UTF-8 (Latin-1 "\xe9") into the greeting, the first EHLO line and the 250 after a message.
 """
 
 import argparse
@@ -105,8 +106,10 @@ class Session(asyncio.Protocol):
         self.too_big = False
         self.drop_in_data = False
 
-    def reply(self, text):
-        self.out.append(text.encode("utf-8", "replace") + CRLF)
+    def reply(self, text, latin1=False):
+        # LATIN1: with --latin1, the line ends in a byte that is not UTF-8 (a careless server).
+        extra = b" caf\xe9" if latin1 and self.sink.args.latin1 else b""
+        self.out.append(text.encode("utf-8", "replace") + extra + CRLF)
 
     def flush(self):
         if self.out and self.transport is not None and self.mode != "closed":
@@ -117,7 +120,7 @@ class Session(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
-        self.reply("220 sink.localhost ESMTP sink.py ready")
+        self.reply("220 sink.localhost ESMTP sink.py ready", latin1=True)
         self.flush()
 
     def data_received(self, chunk):
@@ -203,7 +206,7 @@ class Session(asyncio.Protocol):
                 data = data[1:]
             data = data.replace(b"\r\n.", b"\r\n")
             n = self.sink.store(data, self.envelope("DATA", len(data)))
-            self.reply(f"250 2.0.0 OK id={n}")
+            self.reply(f"250 2.0.0 OK id={n}", latin1=True)
         self.reset()
         return True
 
@@ -260,7 +263,7 @@ class Session(asyncio.Protocol):
             caps = [c for c in caps if c != "STARTTLS"]
         lines = ["sink.localhost greets " + (arg or "you")] + caps
         for i, text in enumerate(lines):
-            self.reply(("250 " if i == len(lines) - 1 else "250-") + text)
+            self.reply(("250 " if i == len(lines) - 1 else "250-") + text, latin1=i == 0)
 
     def cmd_HELO(self, arg):
         self.helo = arg
@@ -500,6 +503,8 @@ def main():
     ap.add_argument("--size-limit", type=int, default=50 * 1024 * 1024)
     ap.add_argument("--throttle", type=float, default=0,
                     help="read at most this many bytes per second (a slow server)")
+    ap.add_argument("--latin1", action="store_true",
+                    help="a Latin-1 byte in the greeting, the first EHLO line and the final 250")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--tls-on-connect", action="store_true",
