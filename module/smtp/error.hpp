@@ -115,6 +115,11 @@ class SmtpError : public std::runtime_error {
   Hint hint_ = Hint::kNone;
 };
 
+// A refusal's kind: 4xx temporary, anything else permanent.
+inline SmtpError::Kind kind_for_reply(const Reply& reply) {
+  return reply.klass() == 4 ? SmtpError::Kind::kTemporary : SmtpError::Kind::kPermanent;
+}
+
 // Thrown by a caller's callback (a password provider, a trace or progress hook) to stop the
 // session at once; the session closes cleanly and reports SmtpError(kInterrupted). The
 // caller keeps whatever it needs to say why (a Lisp non-local exit, say).

@@ -90,8 +90,8 @@ class Session {
   void progress(Phase phase, std::size_t sent = 0, std::size_t total = 0);
   bool clear_secrets_allowed() const;
   [[noreturn]] void fail_reply(const Reply& reply, const std::string& context);
-  template <class Fn>
-  auto guarded(Fn fn) -> decltype(fn());
+  // Runs FN, turning every failure into a stamped SmtpError (a caller's abort after QUIT).
+  void guarded(const std::function<void()>& fn);
 
   net::Transport& transport_;
   const SessionOptions& options_;
