@@ -131,6 +131,7 @@ void Session::transmit(const MailOptions& mail, std::string_view message, SendRe
     throw error;
   }
 
+  phase_ = Phase::kData;  // DATA's own refusal belongs to the data phase
   if (!bdat) {
     if (!data_reply) data_reply = command("DATA", timeouts_.data_init);
     if (data_reply->code != 354) fail_reply(*data_reply, "the server refused DATA");
