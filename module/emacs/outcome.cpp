@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "emacs/trust_data.hpp"
+
 namespace smtpn::emacs {
 namespace {
 
@@ -71,6 +73,7 @@ ModuleError to_module_error(const smtp::SmtpError& error, ErrorKind interrupted_
                   text_or_nil(error.host),
                   keyword(":port"),
                   port_datum(error.port)};
+  append_trust_facts(error, plist);
   return ModuleError(kind, error.what(), std::move(plist));
 }
 

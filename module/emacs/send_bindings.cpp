@@ -4,6 +4,7 @@
 
 #include "emacs/outcome.hpp"
 #include "emacs/session_args.hpp"
+#include "emacs/trust_data.hpp"
 #include "smtp/session.hpp"
 
 namespace smtpn::emacs {
@@ -27,15 +28,6 @@ emacs_value mechanism_symbol(Env& env, const std::string& name) {
 
 emacs_value tls_string(Env& env, const std::optional<net::TlsInfo>& tls) {
   return tls ? env.text(tls->protocol + " " + tls->cipher) : env.nil();
-}
-
-emacs_value certificate_plist(Env& env, const net::CertificateInfo& cert) {
-  std::vector<emacs_value> items{env.intern(":subject"),    env.text(cert.subject),
-                                 env.intern(":issuer"),     env.text(cert.issuer),
-                                 env.intern(":not-before"), env.text(cert.not_before),
-                                 env.intern(":not-after"),  env.text(cert.not_after),
-                                 env.intern(":sha256"),     env.text(cert.sha256)};
-  return env.list(items);
 }
 
 // Runs FN (a session whose Lisp goes through BOUNDARY), turning SMTP errors into Lisp
@@ -105,14 +97,16 @@ emacs_value lisp_send_batch(Env& env, Args args) {
 }
 
 emacs_value lisp_server_info(Env& env, Args args) {
-  const KeywordArgs kw(env, args, connection_keywords());
+  const KeywordArgs kw(env, args, probe_keywords());
   LispBoundary boundary(env);
-  const smtp::SessionOptions options = session_options(env, kw, boundary);
-  const smtp::ServerInfo info = run_session(boundary, [&] { return smtp::probe_server(options); });
+  smtp::SessionOptions options = session_options(env, kw, boundary);
+  options.tls.report_untrusted = kw.flag(":untrusted-ok", false);
+  const bool login = kw.flag(":login-only", false);
+  const smtp::ServerInfo info = run_session(boundary, [&] { return smtp::probe_server(options, login); });
 
-  std::vector<emacs_value> certs;
-  if (info.tls)
-    for (const auto& c : info.tls->chain) certs.push_back(certificate_plist(env, c));
+  const bool has_leaf = info.tls && !info.tls->chain.empty();
+  auto milliseconds = [&](double ms) { return ms < 0 ? env.nil() : env.floating(ms); };
+  emacs_value chain = info.tls ? to_lisp(env, chain_datum(info.tls->chain)) : env.nil();
   std::vector<emacs_value> plist{env.intern(":greeting"),
                                  env.text(reply_string(info.greeting)),
                                  env.intern(":capabilities-before-tls"),
@@ -121,22 +115,50 @@ emacs_value lisp_server_info(Env& env, Args args) {
                                  string_list(env, info.capabilities_after_tls),
                                  env.intern(":tls"),
                                  tls_string(env, info.tls),
+                                 env.intern(":tls-version"),
+                                 info.tls ? env.text(info.tls->protocol) : env.nil(),
+                                 env.intern(":cipher"),
+                                 info.tls ? env.text(info.tls->cipher) : env.nil(),
                                  env.intern(":verified"),
                                  info.tls && info.tls->verified ? env.t() : env.nil(),
+                                 env.intern(":verify-error"),
+                                 to_lisp(env, verify_error_datum(info.tls ? info.tls->verify_error
+                                                                          : net::VerifyError::kNone)),
                                  env.intern(":verify-result"),
                                  info.tls ? env.text(info.tls->verify_result) : env.nil(),
                                  env.intern(":pinned"),
                                  info.tls && info.tls->pinned ? env.t() : env.nil(),
+                                 env.intern(":certificate"),
+                                 has_leaf ? to_lisp(env, certificate_datum(info.tls->chain.front())) : env.nil(),
+                                 env.intern(":chain"),
+                                 chain,
                                  env.intern(":certificates"),
-                                 env.list(certs),
+                                 chain,
+                                 env.intern(":fingerprint"),
+                                 has_leaf ? env.text(info.tls->chain.front().sha256) : env.nil(),
                                  env.intern(":mechanisms"),
                                  string_list(env, info.offered_mechanisms),
                                  env.intern(":chosen-mechanism"),
                                  mechanism_symbol(env, info.chosen_mechanism),
+                                 env.intern(":connect-ms"),
+                                 milliseconds(info.connect_ms),
+                                 env.intern(":tls-ms"),
+                                 milliseconds(info.tls_ms),
+                                 env.intern(":round-trip-ms"),
+                                 milliseconds(info.round_trip_ms),
                                  env.intern(":host"),
                                  env.text(options.host),
                                  env.intern(":port"),
                                  to_lisp(env, port_datum(options.port))};
+  if (login) {
+    plist.push_back(env.intern(":auth"));
+    // As in send results: the mechanism's name ("PLAIN"), or nil.
+    plist.push_back(info.login_mechanism.empty() ? env.nil() : env.text(info.login_mechanism));
+    plist.push_back(env.intern(":auth-error"));
+    plist.push_back(info.login_error
+                        ? error_value(env, to_module_error(*info.login_error, ErrorKind::kInterrupted))
+                        : env.nil());
+  }
   return env.list(plist);
 }
 

@@ -32,4 +32,9 @@ class Deadline {
   Clock::time_point at_;
 };
 
+// Milliseconds elapsed on the steady clock since START (for reported timings, not waits).
+inline double milliseconds_since(Deadline::Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Deadline::Clock::now() - start).count();
+}
+
 }  // namespace smtpn::net

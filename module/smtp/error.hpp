@@ -10,6 +10,8 @@
 
 #include "smtp/reply.hpp"
 
+#include "net/certificate.hpp"
+
 namespace smtpn::smtp {
 
 // Where a session is. kArguments: refused before connecting; kQuit: the message (if any)
@@ -40,6 +42,22 @@ struct Rejection {
   Reply reply;
 };
 
+// What the user should change when the error is a setting's fault, not the server's.
+enum class Hint {
+  kNone,
+  kUseStartTls,     // implicit TLS against a port that talks plain SMTP (and STARTTLS)
+  kUseImplicitTls,  // plain/STARTTLS against a port that waits for a TLS ClientHello
+};
+// "use-starttls", "use-ssl" (the Lisp symbols of :hint), "" for kNone.
+inline const char* hint_name(Hint hint) {
+  switch (hint) {
+    case Hint::kNone: return "";
+    case Hint::kUseStartTls: return "use-starttls";
+    case Hint::kUseImplicitTls: return "use-ssl";
+  }
+  return "";
+}
+
 class SmtpError : public std::runtime_error {
  public:
   enum class Kind {
@@ -67,6 +85,18 @@ class SmtpError : public std::runtime_error {
   const std::string& enhanced_status() const { return enhanced_; }
   const std::string& reply_text() const { return reply_text_; }
 
+  // The refused server certificate, when that is the error.
+  const std::optional<net::CertificateFailure>& certificate() const { return certificate_; }
+  SmtpError& set_certificate(net::CertificateFailure certificate) {
+    certificate_ = std::move(certificate);
+    return *this;
+  }
+  Hint hint() const { return hint_; }
+  SmtpError& set_hint(Hint hint) {
+    hint_ = hint;
+    return *this;
+  }
+
   // The session's facts at the moment of failure; the session fills in what the thrower
   // left unset (see Session::stamp), so every error leaving it carries them.
   std::optional<Phase> phase;
@@ -81,6 +111,8 @@ class SmtpError : public std::runtime_error {
   int code_;
   std::string enhanced_;
   std::string reply_text_;
+  std::optional<net::CertificateFailure> certificate_;
+  Hint hint_ = Hint::kNone;
 };
 
 // A refusal's kind: 4xx temporary, anything else permanent.

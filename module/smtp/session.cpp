@@ -4,6 +4,7 @@
 #include "smtp/session.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "crypto/secret.hpp"
 #include "net/error.hpp"
@@ -55,7 +56,7 @@ SmtpError Session::from_net_error(const net::NetError& e) const {
     case NK::kConnect: return SmtpError(Kind::kConnection, e.what());
     case NK::kTls:
       if (after_dot) break;  // the message may have arrived: see below
-      return SmtpError(Kind::kTls, std::string(e.what()) + during);
+      return tls_failure(e, during);
     case NK::kTimeout:
       if (after_dot)
         return SmtpError(
@@ -104,6 +105,34 @@ void Session::guarded(const std::function<void()>& fn) {
     stamp(error);
     throw error;
   }
+}
+
+std::string Session::pin_key() const { return options_.host + ":" + options_.port; }
+
+SmtpError Session::certificate_error(const std::string& what, const net::CertificateFailure& failure) const {
+  std::string advice;
+  if (!failure.chain.empty()) {
+    const std::string& fp = failure.chain.front().sha256;
+    advice = failure.reason == net::VerifyError::kPinMismatch
+                 ? ". If you know the server's certificate was replaced, pin the new one: set \"" + pin_key() +
+                       "\" to \"" + fp + "\" in `smtpmail-native-pinned-certificates'"
+                 : ". Its SHA-256 fingerprint is " + fp + "; if you trust it, pin it: add (\"" + pin_key() +
+                       "\" . \"" + fp + "\") to `smtpmail-native-pinned-certificates'";
+  }
+  SmtpError error(Kind::kTls, what + advice);
+  error.set_certificate(failure);
+  return error;
+}
+
+SmtpError Session::tls_failure(const net::NetError& e, const std::string& during) const {
+  if (e.peer_not_tls() && phase_ == Phase::kTlsHandshake) {
+    SmtpError error(Kind::kTls, "the server talks plain SMTP on port " + options_.port +
+                                    ", not TLS: use the stream type `starttls' for this port (" + e.what() + ")");
+    error.set_hint(Hint::kUseStartTls);
+    return error;
+  }
+  if (e.certificate()) return certificate_error(e.what() + during, *e.certificate());
+  return SmtpError(Kind::kTls, std::string(e.what()) + during);
 }
 
 void Session::note(std::string_view text) {
@@ -197,11 +226,13 @@ SendResult Session::send(const MailOptions& mail, std::string_view message) {
   return result;
 }
 
-ServerInfo Session::probe() {
+ServerInfo Session::probe(bool login) {
   validate(nullptr);
   ServerInfo info;
   guarded([&] {
     open();
+    info.tls_ms = tls_ms_;
+    info.round_trip_ms = round_trip_ms_;
     info.greeting = greeting_;
     info.tls = tls_;
     if (tls_ && options_.stream_type != StreamType::kImplicitTls) {
@@ -215,9 +246,22 @@ ServerInfo Session::probe() {
     info.offered_mechanisms = caps_.auth_mechanisms;
     const auto choice = sasl::choose_mechanisms(policy_input());
     if (!choice.candidates.empty()) info.chosen_mechanism = choice.candidates.front();
+    if (login) try_login(info);
     finish();
   });
   return info;
+}
+
+void Session::try_login(ServerInfo& info) {
+  try {
+    if (options_.user.empty()) throw SmtpError(Kind::kAuth, "no user name given: nothing to log in with");
+    if (caps_.auth_mechanisms.empty()) throw SmtpError(Kind::kAuth, "the server offers no AUTH");
+    guarded([&] { authenticate(); });
+    info.login_mechanism = mechanism_used_;
+  } catch (const SmtpError& e) {
+    if (e.kind() == Kind::kInterrupted) throw;
+    info.login_error = e;
+  }
 }
 
 namespace {
@@ -285,10 +329,14 @@ std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::v
   return Session(*transport, options).send_batch(items, on_outcome);
 }
 
-ServerInfo probe_server(const SessionOptions& options) {
+ServerInfo probe_server(const SessionOptions& options, bool login) {
   validate_before_connecting(options, nullptr, false);
+  const auto start = std::chrono::steady_clock::now();
   auto transport = open_traced(options, false);
-  return Session(*transport, options).probe();
+  const double connect_ms = net::milliseconds_since(start);
+  ServerInfo info = Session(*transport, options).probe(login);
+  info.connect_ms = connect_ms;
+  return info;
 }
 
 }  // namespace smtpn::smtp

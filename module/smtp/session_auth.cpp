@@ -166,6 +166,9 @@ void Session::read_cancel_reply() noexcept {
 void Session::authenticate() {
   if (options_.user.empty()) return;
   progress(Phase::kAuth);
+  if (tls_untrusted())
+    throw SmtpError(Kind::kAuth, "not logging in: the server certificate is not trusted (" +
+                                     std::string(net::verify_error_words(tls_->verify_error)) + ")");
   if (caps_.auth_mechanisms.empty()) {
     note("the server offers no AUTH; sending without authentication");
     return;
