@@ -158,7 +158,8 @@ and \[smtpmail-native-undo-send] can take it back."
     job))
 
 (defun smtpmail-native-async--delay (job composition)
-  "Start JOB after `smtpmail-native-send-delay' seconds; keep COMPOSITION for an undo."
+  "Start JOB after `smtpmail-native-send-delay' seconds; keep COMPOSITION.
+An undo reopens COMPOSITION, the message as the user wrote it."
   (setf (smtpmail-native-async--job-state job) 'delayed
         (smtpmail-native-async--job-composition job) composition
         (smtpmail-native-async--job-timer job)
