@@ -126,7 +126,7 @@ the queue file already holding the message (a retry from the queue):
 it leaves the queue when the message is sent.  With
 `smtpmail-native-send-delay' positive and COMPOSITION (the message as
 the user wrote it) given, the send waits that long before it connects,
-and \[smtpmail-native-undo-send] can take it back."
+and \\[smtpmail-native-undo-send] can take it back."
   (smtpmail-native--ensure-module)
   (let* ((session (smtpmail-native--session))
          (host (plist-get session :host))
@@ -169,7 +169,8 @@ An undo reopens COMPOSITION, the message as the user wrote it."
                          (setf (smtpmail-native-async--job-composition job) nil
                                (smtpmail-native-async--job-timer job) nil)
                          (smtpmail-native-async--launch job)))))
-  (message (substitute-command-keys "Sending mail to %s in %s seconds; \[smtpmail-native-undo-send] takes it back")
+  (message (substitute-command-keys "Sending mail to %s in %s seconds; \
+\\[smtpmail-native-undo-send] takes it back")
            (string-join (smtpmail-native-async--job-recipients job) ", ")
            smtpmail-native-send-delay)
   (smtpmail-native-async--update))
@@ -280,12 +281,12 @@ HELD non-nil marks it held: the server may have it."
 
 (defun smtpmail-native-async--links ()
   "A line of buttons to the queue browser and the jobs list, for a warning."
-  (let ((line (concat "\n" (make-string 2 ?\s) "[Queued mail]  [Background sends]")))
-    (make-text-button line 3 16 'action (lambda (_) (smtpmail-native-queue))
-                      'help-echo "M-x smtpmail-native-queue: list the queued mail")
-    (make-text-button line 18 (length line) 'action (lambda (_) (smtpmail-native-jobs))
-                      'help-echo "M-x smtpmail-native-jobs: list the background sends")
-    line))
+  (concat "\n  "
+          (make-text-button "[Queued mail]" nil 'action (lambda (_) (smtpmail-native-queue))
+                            'help-echo "M-x smtpmail-native-queue: list the queued mail")
+          "  "
+          (make-text-button "[Background sends]" nil 'action (lambda (_) (smtpmail-native-jobs))
+                            'help-echo "M-x smtpmail-native-jobs: list the background sends")))
 
 (defun smtpmail-native-async--failed (job err)
   "JOB ended with the error ERR: queue the message, warn, tell the hooks.

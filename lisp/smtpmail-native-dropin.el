@@ -127,7 +127,8 @@ as %s, and \\[smtpmail-native-send-queued-message] sends it again if it did not 
 message.el says \"Sending...done\" once the send function returns, so
 the note is shown again just after that."
   (let* ((n (length (smtpmail-native-queue--entries)))
-         (text (format (substitute-command-keys "Queued mail to %s (%d message%s in the queue; \[smtpmail-native-queue])")
+         (text (format (substitute-command-keys "Queued mail to %s (%d message%s in the queue; \
+\\[smtpmail-native-queue])")
                        (string-join recipients ", ") n (if (= n 1) "" "s"))))
     (message "%s" text)
     (run-at-time 0 nil #'message "%s" text)))

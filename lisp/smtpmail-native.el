@@ -191,7 +191,7 @@ background send), or nil (a send that signalled the error itself)."
   "Seconds a background send waits before it connects, so it can be taken back.
 0 (the default) sends at once.  With a positive delay and
 `smtpmail-native-async' set, the echo area says when the mail will
-go, and \[smtpmail-native-undo-send] takes back the most recent
+go, and \\[smtpmail-native-undo-send] takes back the most recent
 waiting send: nothing is sent, and the message comes back in a
 `message-mode' buffer as you wrote it.  If Emacs exits during the
 delay, the message is queued."
@@ -202,7 +202,7 @@ delay, the message is queued."
 (defcustom smtpmail-native-mode-line-indicator t
   "Non-nil means the mode line shows the background sends in progress.
 For example \" Sending 2 mails… 45%\"; nil shows nothing there
-\(\[smtpmail-native-jobs] still lists them)."
+\(\\[smtpmail-native-jobs] still lists them)."
   :type 'boolean
   :package-version '(smtpmail-native . "0.2.0")
   :group 'smtpmail-native)
