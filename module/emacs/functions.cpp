@@ -35,7 +35,7 @@ constexpr std::array kFunctions = {
                  "Decoding is strict: whitespace, characters outside the RFC 4648\n"
                  "standard alphabet, missing or misplaced padding, unused bits set and\n"
                  "data after the padding all signal `smtpmail-native-decode-error',\n"
-                 "whose data is (MESSAGE OFFSET) with OFFSET the position at fault.\n\n"
+                 "whose data is (MESSAGE :offset OFFSET) with OFFSET the position at fault.\n\n"
                  "(fn STRING)",
                  lisp_base64_decode},
     FunctionSpec{"smtpmail-native-cram-md5-response", 3, 3,
@@ -44,7 +44,8 @@ constexpr std::array kFunctions = {
                  "server sent after \"334 \".  The result is the base64 line to send\n"
                  "back: USER, a space and the hex HMAC-MD5 of the challenge keyed with\n"
                  "PASSWORD.  A CHALLENGE that is not valid base64 signals\n"
-                 "`smtpmail-native-decode-error'; one longer than 4096 characters signals\n"
+                 "`smtpmail-native-decode-error' with data (MESSAGE :offset OFFSET); one\n"
+                 "longer than 4096 characters signals\n"
                  "`smtpmail-native-protocol-error'.\n\n"
                  "(fn USER PASSWORD CHALLENGE)",
                  lisp_cram_md5_response},
@@ -55,7 +56,9 @@ constexpr std::array kFunctions = {
                  ":stream-type  nil = STARTTLS when offered, `starttls' = required,\n"
                  "              `ssl' or `tls' = implicit TLS, `plain' = never TLS\n"
                  ":helo (default `system-name'), :user, :password (a string, or a\n"
-                 "  function returning one, called only when a mechanism needs it)\n"
+                 "  function returning one, called at most once, only when a mechanism\n"
+                 "  needs it; if it signals or throws, the session is closed with QUIT\n"
+                 "  and that signal or throw is raised again as it was)\n"
                  ":mechanisms   allowed SASL mechanisms in order, e.g. (scram-sha-256\n"
                  "  plain); default: the strongest the server offers (see the manual)\n"
                  ":oauth2-token  OAuth 2 access token for XOAUTH2/OAUTHBEARER (a string,\n"
@@ -75,12 +78,28 @@ constexpr std::array kFunctions = {
                  ":dsn-notify (list of success, failure, delay, or never), :dsn-ret\n"
                  "  (full or hdrs), :envid, :allow-partial (deliver to the accepted\n"
                  "  recipients when others are rejected), :trace (a function called\n"
-                 "  with each transcript line; secrets are redacted).\n"
-                 "Return a plist (:accepted RECIPIENTS :rejected ((RECIPIENT . REPLY)...)\n"
-                 ":reply FINAL-REPLY :tls PROTOCOL-AND-CIPHER :auth MECHANISM\n"
-                 ":capabilities EHLO-KEYWORDS).\n"
+                 "  with a list of transcript lines after each phase and at the end,\n"
+                 "  also on failure; secrets are redacted; a signal from it stops the\n"
+                 "  session unless the message was already accepted).\n"
+                 "Strings made from the server's bytes are multibyte when they are\n"
+                 "valid UTF-8 and unibyte otherwise.\n"
+                 "Return a plist (:delivery DELIVERY :code CODE :enhanced STATUS\n"
+                 ":reply TEXT :accepted RECIPIENTS :rejected REJECTED :auth MECHANISM\n"
+                 ":host HOST :port PORT :tls PROTOCOL-AND-CIPHER :capabilities\n"
+                 "EHLO-KEYWORDS): DELIVERY is `sent', or `partial' when :allow-partial\n"
+                 "let some recipients be refused; CODE, STATUS (\"2.0.0\") and TEXT\n"
+                 "\\(lines joined by newlines, without the code) are the final reply's;\n"
+                 "REJECTED is a list of (ADDRESS :code N :enhanced S :reply TEXT);\n"
+                 "MECHANISM the SASL mechanism name (\"PLAIN\") or nil.\n"
                  "Failures signal a child of `smtpmail-native-error' with data\n"
-                 "(MESSAGE CODE ENHANCED-STATUS REPLY-TEXT); \\[keyboard-quit] aborts.\n\n"
+                 "\\(MESSAGE . PLIST): MESSAGE for people, PLIST for programs, with\n"
+                 ":phase (arguments, connect, tls, greeting, hello, starttls, auth,\n"
+                 "envelope, data or quit), :delivery (not-sent, or unknown once the\n"
+                 "message's end was written and the server's verdict was not read),\n"
+                 ":code, :enhanced, :reply (the refusing reply, if any), :rejected,\n"
+                 ":auth, :host and :port.  \\[keyboard-quit] stops the session and\n"
+                 "signals `smtpmail-native-interrupted' (with that PLIST); once the\n"
+                 "server has accepted the message, the result is returned instead.\n\n"
                  "(fn &rest ARGS)",
                  lisp_send},
     FunctionSpec{"smtpmail-native-send-batch", 0, emacs_variadic_function,
@@ -89,10 +108,12 @@ constexpr std::array kFunctions = {
                  ":messages, a list of plists with that function's message keywords\n"
                  "\\=(:from, :recipients, :data, :dsn-notify, :dsn-ret, :envid,\n"
                  ":allow-partial).  Return one outcome per message, in order: the plist\n"
-                 "`smtpmail-native-send' returns, or (ERROR-SYMBOL . DATA) for the error\n"
-                 "it would have signalled.  A refused message does not stop the others;\n"
-                 "once the connection is lost, every later message gets a\n"
-                 "`smtpmail-native-connection-error' saying it was not sent.\n"
+                 "`smtpmail-native-send' returns, or (ERROR-SYMBOL MESSAGE . PLIST) for\n"
+                 "the error it would have signalled (same PLIST keys).  A refused message\n"
+                 "does not stop the others; once the connection is lost, every later\n"
+                 "message gets a `smtpmail-native-connection-error' with :delivery\n"
+                 "`not-sent'.  A signal or throw from a callback stops the session\n"
+                 "\\(closed with QUIT when possible) and is raised again as it was.\n"
                  "With :on-outcome, a function called with (INDEX OUTCOME) as soon as\n"
                  "each message's outcome is known (a queue can drop a sent message\n"
                  "before the next one goes).\n\n"
@@ -108,7 +129,8 @@ constexpr std::array kFunctions = {
                  ":capabilities-before-tls, :capabilities-after-tls, :tls, :verified,\n"
                  ":verify-result, :pinned, :certificates (each a plist of :subject\n"
                  ":issuer :not-before :not-after :sha256), :mechanisms (offered) and\n"
-                 ":chosen-mechanism (what AUTH would use).\n\n"
+                 ":chosen-mechanism (what AUTH would use), :host and :port.  Failures\n"
+                 "signal as for `smtpmail-native-send', with :delivery nil.\n\n"
                  "(fn &rest ARGS)",
                  lisp_server_info},
     FunctionSpec{"smtpmail-native-send-async", 1, emacs_variadic_function,
@@ -116,19 +138,22 @@ constexpr std::array kFunctions = {
                  "ARGS are the keyword arguments of `smtpmail-native-send'.  The session\n"
                  "runs on a worker thread; Emacs keeps running.  When it ends, CALLBACK\n"
                  "is called on the main thread with the plist `smtpmail-native-send'\n"
-                 "returns, or with (ERROR-SYMBOL . DATA) for the error it would signal\n"
-                 "\\=(`smtpmail-native-cancelled' after `smtpmail-native-cancel-job').\n"
+                 "returns, or with (ERROR-SYMBOL MESSAGE . PLIST) for the error it would\n"
+                 "signal, same PLIST keys (`smtpmail-native-cancelled' after\n"
+                 "`smtpmail-native-cancel-job', with :delivery `unknown' if the\n"
+                 "message's end was already written).\n"
                  "A :password or :oauth2-token function is called now, before the job\n"
-                 "starts; a :trace\n"
-                 "function is called on the main thread with each line.  At most\n"
+                 "starts (its signal or throw is raised here); a :trace function is\n"
+                 "called on the main thread with lists of lines.  At most\n"
                  "`smtpmail-native-set-max-jobs' jobs run at once; the rest wait.\n\n"
                  "(fn CALLBACK &rest ARGS)",
                  lisp_send_async},
     FunctionSpec{"smtpmail-native-job-status", 1, 1,
                  "Return the state of background send JOB as a plist.\n"
                  "Keys: :id, :state (queued, running, succeeded, failed or cancelled),\n"
-                 ":phase (a description of what the session is doing), :sent and\n"
-                 ":total (message bytes written so far, and in all).\n\n"
+                 ":phase (the session's phase, a symbol as in errors' :phase),\n"
+                 ":activity (the phase described for people), :sent and :total\n"
+                 "\\(message bytes written so far, and in all).\n\n"
                  "(fn JOB)",
                  lisp_job_status},
     FunctionSpec{"smtpmail-native-cancel-job", 1, 1,
