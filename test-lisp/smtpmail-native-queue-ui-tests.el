@@ -276,6 +276,25 @@ s sends it after confirmation."
         (should (equal (mapcar (lambda (r) (nth 3 r)) (smtpmail-native-queue-ui-tests--rows))
                        '("three")))))))
 
+(ert-deftest smtpmail-native-queue-ui-held-by-the-server ()
+  "A message whose connection is cut after the final dot is held; S leaves it alone."
+  (smtpmail-native-queue-ui-tests--with-sink
+    (smtpmail-native-queue-ui-tests--send "dropafterdot@example.org" "maybe")
+    (save-window-excursion
+      (smtpmail-native-queue)
+      (smtpmail-native-queue-ui-tests--goto "maybe")
+      (smtpmail-native-queue-ui-tests--press "s")
+      (should (smtpmail-native-queue-ui-tests--closed 1))
+      (let ((row (car (smtpmail-native-queue-ui-tests--rows))))
+        (should (equal (list (nth 2 row) (nth 3 row) (nth 5 row) (nth 6 row))
+                       '("dropafterdot@example.org" "maybe" "1" "held: delivery unknown"))))
+      (smtpmail-native-queue-ui-tests--send "alice@example.org" "control")
+      (smtpmail-native-queue-ui-tests--press "S")
+      (should (smtpmail-native-queue-ui-tests--closed 2))
+      (should (equal (smtpmail-native-queue-ui-tests--subjects) '("maybe" "control")))
+      (should (equal (mapcar (lambda (r) (nth 3 r)) (smtpmail-native-queue-ui-tests--rows))
+                     '("maybe"))))))
+
 (ert-deftest smtpmail-native-queue-ui-edit-and-send ()
   "e opens the message in message-mode (Bcc kept); sending it replaces the queued copy."
   (smtpmail-native-queue-ui-tests--with-sink
