@@ -236,19 +236,17 @@ when the module is not built."
 (defun smtpmail-native--error-text (err)
   "Return what follows \"Sending failed: \" for the error ERR.
 ERR is (ERROR-SYMBOL MESSAGE . PLIST).  With a server reply: the reply
-as smtpmail shows it (\"550 5.1.1 ...\") and, in parentheses, where it
-came and what became of the message, from :phase, :rejected and
-:delivery.  Without one: the module's MESSAGE."
+as smtpmail shows it (\"550 5.1.1 ...\", from :code and :reply) and, in
+parentheses, where it came and what became of the message, from
+:phase, :rejected and :delivery.  Without one: the module's MESSAGE."
   (let ((code (smtpmail-native--outcome err :code))
         (text (nth 1 err)))
     (if (not (integerp code))
         (if (stringp text) text (error-message-string err))
       (let* ((reply (car (split-string (or (smtpmail-native--outcome err :reply) "") "\n")))
              (rejected (length (smtpmail-native--outcome err :rejected)))
-             (summary (string-join (delq nil (list (number-to-string code)
-                                                   (smtpmail-native--outcome err :enhanced)
-                                                   (and (not (string-empty-p reply)) reply)))
-                                   " "))
+             ;; The reply's first line as the server sent it, enhanced status included.
+             (summary (string-trim-right (format "%d %s" code reply)))
              (context
               (delq nil
                     (list (if (> rejected 0)
