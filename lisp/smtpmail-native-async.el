@@ -251,7 +251,9 @@ and token functions.  What is left is what the jobs list shows."
   (setf (smtpmail-native-async--job-data job) nil
         (smtpmail-native-async--job-args job) nil
         (smtpmail-native-async--job-finish job) nil
-        (smtpmail-native-async--job-handle job) nil))
+        (smtpmail-native-async--job-handle job) nil
+        (smtpmail-native-async--job-composition job) nil
+        (smtpmail-native-async--job-timer job) nil))
 
 (defun smtpmail-native-async--succeeded (job result)
   "JOB was sent with RESULT: leave the queue, tell the hooks."

@@ -275,7 +275,7 @@ queue.  Recipients only in the envelope (Bcc) come back as a Bcc field."
   (let* ((file (smtpmail-native-queue-ui--readable message))
          (parts (smtpmail-native-queue-ui--split (smtpmail-native-queue-ui--read-bytes file)))
          (edit (smtpmail-native-queue-ui--decoded-body (car parts) (cdr parts)))
-         (visible (mapcar (lambda (a) (downcase (cadr a)))
+         (visible (mapcar (lambda (a) (downcase (or (cadr a) "")))
                           (mail-extract-address-components
                            (string-join (delq nil (mapcar (lambda (f) (smtpmail-native-queue-ui--field
                                                                        (car parts) f))

@@ -405,6 +405,9 @@ M-x smtpmail-native-undo-send takes it back"
         (should (equal (buffer-substring-no-properties (point-min) (point-max))
                        smtpmail-native-queue-ui-tests--composition)))
       (should (eq (smtpmail-native-async--job-state (car smtpmail-native-async--jobs)) 'undone))
+      (should-not (string-search "I take it back"
+                                 (let ((print-length nil) (print-level nil))
+                                   (prin1-to-string smtpmail-native-async--jobs))))
       (should-not (smtpmail-native-async--active-jobs))
       (should-error (smtpmail-native-undo-send) :type 'user-error)
       ;; A control message without delay: once its session is over, it is the only one.
@@ -535,6 +538,10 @@ d removes a finished row; r asks before resending a refused message; u undoes."
       (smtpmail-native-queue-ui-tests--job-row "again")
       (smtpmail-native-queue-ui-tests--press "c")
       (should (equal (nth 1 (smtpmail-native-queue-ui-tests--job-row "again")) "cancelled"))
+      ;; The ended job keeps no copy of the message: it is in the queue.
+      (should-not (string-search "Body of again"
+                                 (let ((print-length nil) (print-level nil))
+                                   (prin1-to-string smtpmail-native-async--jobs))))
       (should (= (length (smtpmail-native-queue-ui-tests--entries)) 1))
       (let ((smtpmail-native-send-delay 0))
         (should-not (smtpmail-native-queue-ui-tests--press "r")))
