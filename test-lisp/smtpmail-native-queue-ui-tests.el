@@ -520,6 +520,21 @@ d removes a finished row; r asks before resending a refused message; u undoes."
       (dolist (b (buffer-list))
         (when (string-prefix-p "*unsent mail*" (buffer-name b)) (kill-buffer b))))))
 
+(ert-deftest smtpmail-native-queue-ui-job-trace-bounded ()
+  "A job keeps the last `smtpmail-native-async--trace-limit' lines of its trace, in order."
+  (let ((job (smtpmail-native-async--job-create :id 1 :started (current-time)))
+        (total (+ 50 smtpmail-native-async--trace-limit)))
+    (dotimes (i (/ total 10))
+      (smtpmail-native-async--record-trace
+       job (cl-loop for j below 10 collect (format "S: line %d" (+ (* i 10) j)))))
+    (let ((buffer (save-window-excursion (smtpmail-native-jobs-trace job))))
+      (with-current-buffer buffer
+        (let ((lines (split-string (buffer-string) "\n" t)))
+          (should (= (length lines) smtpmail-native-async--trace-limit))
+          (should (equal (car lines) "S: line 50"))
+          (should (equal (car (last lines)) (format "S: line %d" (1- total))))))
+      (kill-buffer buffer))))
+
 (defun smtpmail-native-queue-ui-tests--rows-of-jobs ()
   "The jobs list's rows."
   (with-current-buffer "*smtpmail-native jobs*"
