@@ -157,6 +157,13 @@ and \\[smtpmail-native-undo-send] can take it back."
       (smtpmail-native-async--launch job))
     job))
 
+(defun smtpmail-native-async--say (text)
+  "Show TEXT in the echo area now, and again once the sending command is done.
+message.el says \"Sending...done\" after the send function returns,
+which would hide what became of the mail."
+  (message "%s" text)
+  (run-at-time 0 nil #'message "%s" text))
+
 (defun smtpmail-native-async--delay (job composition)
   "Start JOB after `smtpmail-native-send-delay' seconds; keep COMPOSITION.
 An undo reopens COMPOSITION, the message as the user wrote it."
@@ -169,10 +176,11 @@ An undo reopens COMPOSITION, the message as the user wrote it."
                          (setf (smtpmail-native-async--job-composition job) nil
                                (smtpmail-native-async--job-timer job) nil)
                          (smtpmail-native-async--launch job)))))
-  (message (substitute-command-keys "Sending mail to %s in %s seconds; \
+  (smtpmail-native-async--say
+   (format (substitute-command-keys "Sending mail to %s in %s seconds; \
 \\[smtpmail-native-undo-send] takes it back")
            (string-join (smtpmail-native-async--job-recipients job) ", ")
-           smtpmail-native-send-delay)
+           smtpmail-native-send-delay))
   (smtpmail-native-async--update))
 
 ;;;###autoload (autoload 'smtpmail-native-undo-send "smtpmail-native" nil t)

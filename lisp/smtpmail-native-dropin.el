@@ -123,15 +123,12 @@ as %s, and \\[smtpmail-native-send-queued-message] sends it again if it did not 
   nil)
 
 (defun smtpmail-native--say-queued (recipients)
-  "Say in the echo area that the mail to RECIPIENTS was queued, not sent.
-message.el says \"Sending...done\" once the send function returns, so
-the note is shown again just after that."
+  "Say in the echo area that the mail to RECIPIENTS was queued, not sent."
   (let* ((n (length (smtpmail-native-queue--entries)))
          (text (format (substitute-command-keys "Queued mail to %s (%d message%s in the queue; \
 \\[smtpmail-native-queue])")
                        (string-join recipients ", ") n (if (= n 1) "" "s"))))
-    (message "%s" text)
-    (run-at-time 0 nil #'message "%s" text)))
+    (smtpmail-native-async--say text)))
 
 (defun smtpmail-native--hold (recipients reason)
   "Queue this buffer's message for RECIPIENTS as held, for REASON; return the file."

@@ -393,9 +393,13 @@ nothing reaches the server, and the composition comes back as it was."
         (insert smtpmail-native-queue-ui-tests--composition)
         (message-mode)
         (message-send))
-      (should (member "Sending mail to alice@example.org in 60 seconds; \
-M-x smtpmail-native-undo-send takes it back"
-                      smtpmail-native-queue-ui-tests--messages))
+      ;; message.el said "Sending...done" last; the note comes back after it.
+      (should (smtpmail-native-queue-ui-tests--wait
+               (lambda () (equal (car smtpmail-native-queue-ui-tests--messages)
+                                 "Sending mail to alice@example.org in 60 seconds; \
+M-x smtpmail-native-undo-send takes it back"))
+               5))
+      (should (member "Sending...done" smtpmail-native-queue-ui-tests--messages))
       (should (eq (smtpmail-native-async--job-state (car smtpmail-native-async--jobs)) 'delayed))
       (should (string-search "undo" smtpmail-native-mode-line-string))
       (save-window-excursion
