@@ -332,6 +332,30 @@ s sends it after confirmation."
       (should (equal (mapcar (lambda (r) (nth 3 r)) (smtpmail-native-queue-ui-tests--rows))
                      '("other"))))))
 
+(ert-deftest smtpmail-native-queue-ui-edit-and-requeue ()
+  "e, then sending with `smtpmail-queue-mail' set: the edited copy replaces the old one."
+  (smtpmail-native-queue-ui-tests--with-sink
+    (smtpmail-native-queue-ui-tests--send "alice@example.org" "draft")
+    (let ((old (car (smtpmail-native-queue-ui-tests--entries))))
+      (save-window-excursion
+        (smtpmail-native-queue)
+        (smtpmail-native-queue-ui-tests--goto "draft")
+        (smtpmail-native-queue-ui-tests--press "e")
+        (message-goto-subject)
+        (insert " v2")
+        (let ((message-interactive nil)) (message-send))
+        (kill-buffer)
+        (let ((entries (smtpmail-native-queue-ui-tests--entries)))
+          (should (= (length entries) 1))
+          (should-not (equal (car entries) old))
+          (should-not (file-exists-p old))
+          (should (string-match-p "^Subject: draft v2$"
+                                  (smtpmail-native-test-servers-read-file (car entries)))))
+        (should (equal (mapcar (lambda (r) (nth 3 r)) (smtpmail-native-queue-ui-tests--rows))
+                       '("draft v2")))))
+    (should-not (smtpmail-native-test-servers-sink-wait smtpmail-native-queue-ui-tests--port
+                                                        "^closed" 0.2))))
+
 (ert-deftest smtpmail-native-queue-ui-smtpmail-queue-both-ways ()
   "A queue written by smtpmail is listed; after a failed try recorded by us,
 smtpmail's own flush still reads and sends it."
