@@ -56,6 +56,12 @@
 
 (defvar smtpmail-native-max-jobs)
 (defvar smtpmail-native-jobs-history)
+(defvar smtpmail-native-send-delay)
+(defvar smtpmail-native-mode-line-indicator)
+
+(declare-function smtpmail-native-queue "smtpmail-native-queue-ui" ())
+(declare-function smtpmail-native-jobs "smtpmail-native-jobs" ())
+(autoload 'message-mode "message" nil t)
 
 ;;;; Jobs
 
@@ -64,8 +70,9 @@
   "One message sent in the background, across its attempts."
   (id nil :documentation "A small number, for people.")
   (handle nil :documentation "The module's job of the current attempt.")
-  (state 'sending :documentation "sending, waiting (to retry), sent, failed, cancelled,
-held (the server may have it: queued, not resent by a flush), retried.")
+  (state 'sending :documentation "delayed (before it connects), sending,
+waiting (to retry), sent, failed, cancelled, held (the server may have
+it: queued, not resent by a flush), retried, undone.")
   host recipients subject message-id
   (data nil :documentation "The message, until the job ends (then it is sent or queued).")
   (variables nil :documentation "(VARIABLE . VALUE) pairs stored with the message if queued.")
@@ -75,8 +82,17 @@ held (the server may have it: queued, not resent by a flush), retried.")
   (queue-file nil :documentation "The queue file holding the message, if queued.")
   (error-text nil)
   (message nil :documentation "The module's own message about the failure.")
+  (error-symbol nil :documentation "The symbol of the error it failed with.")
+  (reply nil :documentation "The server's final reply (its queue id).")
+  (trace nil :documentation "The redacted transcript, newest line first.")
+  (trace-length 0)
+  (timer nil :documentation "While delayed: the timer that starts it.")
+  (composition nil :documentation "While delayed: the message as composed.")
   (started nil)
   (finished nil))
+
+(defconst smtpmail-native-async--trace-limit 400
+  "How many transcript lines a job keeps (the last ones).")
 
 (defvar smtpmail-native-async--jobs nil
   "Background sends of this session, newest first.")
@@ -86,17 +102,31 @@ held (the server may have it: queued, not resent by a flush), retried.")
 
 (defun smtpmail-native-async--active-p (job)
   "Non-nil when JOB has not reached its outcome yet."
-  (memq (smtpmail-native-async--job-state job) '(sending waiting)))
+  (memq (smtpmail-native-async--job-state job) '(delayed sending waiting)))
 
 (defun smtpmail-native-async--active-jobs ()
-  "The jobs still sending or waiting to retry, oldest first."
+  "The jobs still delayed, sending or waiting to retry, oldest first."
   (reverse (cl-remove-if-not #'smtpmail-native-async--active-p smtpmail-native-async--jobs)))
 
-(defun smtpmail-native-async--submit (recipients &optional queue-file)
+(defun smtpmail-native-async--record-trace (job lines)
+  "Add the transcript LINES (a list of strings) to JOB's, keeping the last ones."
+  (dolist (line (ensure-list lines))
+    (push line (smtpmail-native-async--job-trace job))
+    (cl-incf (smtpmail-native-async--job-trace-length job)))
+  (let ((excess (- (smtpmail-native-async--job-trace-length job) smtpmail-native-async--trace-limit)))
+    (when (> excess 0)
+      (setf (smtpmail-native-async--job-trace job)
+            (butlast (smtpmail-native-async--job-trace job) excess)
+            (smtpmail-native-async--job-trace-length job) smtpmail-native-async--trace-limit))))
+
+(defun smtpmail-native-async--submit (recipients &optional queue-file composition)
   "Send the message in this buffer to RECIPIENTS in the background; return the job.
 smtpmail's variables, as bound now, choose the server.  QUEUE-FILE is
 the queue file already holding the message (a retry from the queue):
-it leaves the queue when the message is sent."
+it leaves the queue when the message is sent.  With
+`smtpmail-native-send-delay' positive and COMPOSITION (the message as
+the user wrote it) given, the send waits that long before it connects,
+and \\[smtpmail-native-undo-send] can take it back."
   (smtpmail-native--ensure-module)
   (let* ((session (smtpmail-native--session))
          (host (plist-get session :host))
@@ -113,14 +143,75 @@ it leaves the queue when the message is sent."
                             (smtpmail-native--queue-variables))
                :queue-file queue-file
                :started (current-time)))
+         (write-trace (smtpmail-native--trace-writer host))
          (call (smtpmail-native--module-arguments
-                session (smtpmail-native--trace-writer host)
+                session (lambda (lines)
+                          (smtpmail-native-async--record-trace job lines)
+                          (funcall write-trace lines))
                 (list :from (smtpmail-native--envelope-from) :recipients recipients :data data))))
     (setf (smtpmail-native-async--job-args job) (car call)
           (smtpmail-native-async--job-finish job) (cdr call))
     (push job smtpmail-native-async--jobs)
-    (smtpmail-native-async--launch job)
+    (if (and composition (> smtpmail-native-send-delay 0))
+        (smtpmail-native-async--delay job composition)
+      (smtpmail-native-async--launch job))
     job))
+
+(defun smtpmail-native-async--say (text)
+  "Show TEXT in the echo area now, and again once the sending command is done.
+message.el says \"Sending...done\" after the send function returns,
+which would hide what became of the mail."
+  (message "%s" text)
+  (run-at-time 0 nil #'message "%s" text))
+
+(defun smtpmail-native-async--delay (job composition)
+  "Start JOB after `smtpmail-native-send-delay' seconds; keep COMPOSITION.
+An undo reopens COMPOSITION, the message as the user wrote it."
+  (setf (smtpmail-native-async--job-state job) 'delayed
+        (smtpmail-native-async--job-composition job) composition
+        (smtpmail-native-async--job-timer job)
+        (run-at-time smtpmail-native-send-delay nil
+                     (lambda ()
+                       (when (eq (smtpmail-native-async--job-state job) 'delayed)
+                         (setf (smtpmail-native-async--job-composition job) nil
+                               (smtpmail-native-async--job-timer job) nil)
+                         (smtpmail-native-async--launch job)))))
+  (smtpmail-native-async--say
+   (format (substitute-command-keys "Sending mail to %s in %s seconds; \
+\\[smtpmail-native-undo-send] takes it back")
+           (string-join (smtpmail-native-async--job-recipients job) ", ")
+           smtpmail-native-send-delay))
+  (smtpmail-native-async--update))
+
+;;;###autoload (autoload 'smtpmail-native-undo-send "smtpmail-native" nil t)
+(defun smtpmail-native-undo-send (&optional job)
+  "Take back the most recent send still waiting `smtpmail-native-send-delay'.
+Nothing was sent: the message comes back in a `message-mode' buffer,
+as it was when you sent it, to edit and send again.  JOB is the send
+to take back (from the jobs list); return the buffer."
+  (interactive)
+  (let ((job (or job
+                 (cl-find 'delayed smtpmail-native-async--jobs :key #'smtpmail-native-async--job-state)
+                 (user-error "No send is waiting to be taken back"))))
+    (unless (eq (smtpmail-native-async--job-state job) 'delayed)
+      (user-error "This send is no longer waiting (%s)" (smtpmail-native-async--job-state job)))
+    (cancel-timer (smtpmail-native-async--job-timer job))
+    (let ((buffer (generate-new-buffer "*unsent mail*"))
+          (composition (smtpmail-native-async--job-composition job)))
+      (setf (smtpmail-native-async--job-state job) 'undone
+            (smtpmail-native-async--job-finished job) (current-time)
+            (smtpmail-native-async--job-composition job) nil
+            (smtpmail-native-async--job-timer job) nil)
+      (smtpmail-native-async--release job)
+      (with-current-buffer buffer
+        (insert composition)
+        (message-mode)
+        (goto-char (point-min)))
+      (smtpmail-native-async--update)
+      (pop-to-buffer-same-window buffer)
+      (message "Mail to %s not sent; it is back for editing"
+               (string-join (smtpmail-native-async--job-recipients job) ", "))
+      buffer)))
 
 (defun smtpmail-native-async--launch (job)
   "Start the next attempt of JOB on a worker thread."
@@ -168,12 +259,17 @@ and token functions.  What is left is what the jobs list shows."
   (setf (smtpmail-native-async--job-data job) nil
         (smtpmail-native-async--job-args job) nil
         (smtpmail-native-async--job-finish job) nil
-        (smtpmail-native-async--job-handle job) nil))
+        (smtpmail-native-async--job-handle job) nil
+        (smtpmail-native-async--job-composition job) nil
+        (smtpmail-native-async--job-timer job) nil))
 
 (defun smtpmail-native-async--succeeded (job result)
   "JOB was sent with RESULT: leave the queue, tell the hooks."
   (setf (smtpmail-native-async--job-state job) 'sent
         (smtpmail-native-async--job-error-text job) nil
+        (smtpmail-native-async--job-reply job)
+        (let ((code (plist-get result :code)) (reply (plist-get result :reply)))
+          (if code (format "%s %s" code (or reply "")) reply))
         (smtpmail-native-async--job-finished job) (current-time))
   (when-let ((file (smtpmail-native-async--job-queue-file job)))
     (smtpmail-native-queue--drop file))
@@ -193,6 +289,15 @@ HELD non-nil marks it held: the server may have it."
      file (smtpmail-native-queue--read-variables (concat file ".el")) text held)
     file))
 
+(defun smtpmail-native-async--links ()
+  "A line of buttons to the queue browser and the jobs list, for a warning."
+  (concat "\n  "
+          (make-text-button "[Queued mail]" nil 'action (lambda (_) (smtpmail-native-queue))
+                            'help-echo "M-x smtpmail-native-queue: list the queued mail")
+          "  "
+          (make-text-button "[Background sends]" nil 'action (lambda (_) (smtpmail-native-jobs))
+                            'help-echo "M-x smtpmail-native-jobs: list the background sends")))
+
 (defun smtpmail-native-async--failed (job err)
   "JOB ended with the error ERR: queue the message, warn, tell the hooks.
 When the server may have the message (delivery status unknown), it
@@ -206,6 +311,7 @@ is queued held, which a flush does not send again."
     (setf (smtpmail-native-async--job-state job) state
           (smtpmail-native-async--job-error-text job) text
           (smtpmail-native-async--job-message job) (and (stringp (nth 1 err)) (nth 1 err))
+          (smtpmail-native-async--job-error-symbol job) (car err)
           (smtpmail-native-async--job-finished job) (current-time))
     (smtpmail-native-async--release job)
     (pcase state
@@ -213,17 +319,21 @@ is queued held, which a flush does not send again."
       ('held
        (display-warning
         'smtpmail-native
-        (format-message (substitute-command-keys "Mail to %s: %s\nThe server may have it, so it \
+        (concat
+         (format-message (substitute-command-keys "Mail to %s: %s\nThe server may have it, so it \
 is held in the queue as %s and not sent again by \\[smtpmail-native-send-queued-mail]; \
 \\[smtpmail-native-send-queued-message] sends it if it did not arrive.")
                         to text (file-name-nondirectory file))
+        (smtpmail-native-async--links))
         :warning))
       (_
        (display-warning
         'smtpmail-native
-        (format-message (substitute-command-keys "Mail to %s was not sent: %s\nIt is queued as %s; \
+        (concat
+         (format-message (substitute-command-keys "Mail to %s was not sent: %s\nIt is queued as %s; \
 \\[smtpmail-native-send-queued-mail] sends it again, \\[smtpmail-native-jobs] lists the sends.")
                         to text (file-name-nondirectory file))
+        (smtpmail-native-async--links))
         :error)))
     (smtpmail-native--run-failure (smtpmail-native-async--job-message-id job) err file)))
 
@@ -253,21 +363,24 @@ is held in the queue as %s and not sent again by \\[smtpmail-native-send-queued-
     (cons (or (plist-get status :sent) 0) (or (plist-get status :total) 0))))
 
 (defun smtpmail-native-async--mode-line-text (jobs)
-  "The mode-line text for the active JOBS, \"\" when there are none."
-  (if (null jobs)
+  "The mode-line text for the active JOBS, \"\" when there are none.
+Also \"\" when `smtpmail-native-mode-line-indicator' is nil."
+  (if (or (null jobs) (not smtpmail-native-mode-line-indicator))
       ""
     (let* ((progress (mapcar #'smtpmail-native-async--progress jobs))
            (sent (apply #'+ (mapcar #'car progress)))
            (total (apply #'+ (mapcar #'cdr progress))))
-      (format " Sending %d mail%s…%s" (length jobs) (if (cdr jobs) "s" "")
-              (if (> total 0) (format " %d%%" (floor (* 100.0 sent) total)) "")))))
+      (format " Sending %d mail%s…%s%s" (length jobs) (if (cdr jobs) "s" "")
+              (if (> total 0) (format " %d%%" (floor (* 100.0 sent) total)) "")
+              (if (cl-find 'delayed jobs :key #'smtpmail-native-async--job-state)
+                  " (undo possible)" "")))))
 
 (defun smtpmail-native-async--update ()
   "Refresh the mode line and the jobs list; run the timer while jobs are active."
   (smtpmail-native-async--forget-old)
   (let ((active (smtpmail-native-async--active-jobs)))
     (setq smtpmail-native-mode-line-string (smtpmail-native-async--mode-line-text active))
-    (when active
+    (when (and active smtpmail-native-mode-line-indicator)
       (unless (listp global-mode-string)
         (setq global-mode-string (list global-mode-string)))
       (unless (memq 'smtpmail-native-mode-line-string global-mode-string)
@@ -301,11 +414,17 @@ is held in the queue as %s and not sent again by \\[smtpmail-native-send-queued-
            (state (and handle (progn (smtpmail-native-cancel-job handle)
                                      (plist-get (smtpmail-native-job-status handle) :state)))))
       ;; A job that got its 250 just before the cancel was sent.
-      (if (eq state 'succeeded)
-          (setf (smtpmail-native-async--job-state job) 'sent)
-        (setf (smtpmail-native-async--job-state job) 'failed)
-        (smtpmail-native-async--queue
-         job "Emacs exited before the message was sent (if it was in DATA, the server may have it)")))))
+      (cond ((eq state 'succeeded)
+             (setf (smtpmail-native-async--job-state job) 'sent))
+            ((eq (smtpmail-native-async--job-state job) 'delayed)
+             (cancel-timer (smtpmail-native-async--job-timer job))
+             (setf (smtpmail-native-async--job-state job) 'failed)
+             (smtpmail-native-async--queue
+              job "Emacs exited while the send was delayed; nothing was sent"))
+            (t
+             (setf (smtpmail-native-async--job-state job) 'failed)
+             (smtpmail-native-async--queue
+              job "Emacs exited before the message was sent (if it was in DATA, the server may have it)"))))))
 
 (add-hook 'kill-emacs-query-functions #'smtpmail-native-async--kill-emacs-query)
 (add-hook 'kill-emacs-hook #'smtpmail-native-async--kill-emacs)

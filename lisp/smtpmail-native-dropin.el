@@ -33,6 +33,7 @@
 
 (require 'smtpmail)
 (require 'cl-lib)
+(require 'subr-x)
 (require 'smtpmail-native-config)
 (require 'smtpmail-native-send)
 (require 'smtpmail-native-queue)
@@ -41,8 +42,27 @@
 (defvar message-send-mail-function)
 (defvar smtpmail-native-async)
 
+(defvar smtpmail-native-send-delay)
+
 (defvar smtpmail-native--queue-mail nil
   "The user's `smtpmail-queue-mail' while `smtpmail-native-send-it' runs.")
+
+(defvar-local smtpmail-native--composed nil
+  "The message as composed, when message.el sends it with a send delay.
+Set in the composition buffer by `message-send-hook'; message.el copies
+it (a local variable named smtp...) into the buffer it sends from.")
+
+(defvar smtpmail-native--composition nil
+  "While `smtpmail-native-send-it' runs: the message as composed, for an undo.
+nil unless a background send is to wait `smtpmail-native-send-delay'.")
+
+(defun smtpmail-native--remember-composition ()
+  "Keep this buffer's text for `smtpmail-native-undo-send' (`message-send-hook')."
+  (setq smtpmail-native--composed
+        (and smtpmail-native-async (> smtpmail-native-send-delay 0)
+             (buffer-substring-no-properties (point-min) (point-max)))))
+
+(add-hook 'message-send-hook #'smtpmail-native--remember-composition)
 
 
 ;;;###autoload (autoload 'smtpmail-native-send-it "smtpmail-native")
@@ -56,7 +76,12 @@ A failure signals an error \"Sending failed: ...\" as smtpmail does;
 the mail buffer is left as it was.
 Use it as `send-mail-function' and `message-send-mail-function'."
   (let ((smtpmail-native--queue-mail smtpmail-queue-mail)
-        (smtpmail-queue-mail nil))
+        (smtpmail-queue-mail nil)
+        ;; message.el sends from a copy; sendmail.el from the mail buffer itself.
+        (smtpmail-native--composition
+         (and smtpmail-native-async (> smtpmail-native-send-delay 0)
+              (or smtpmail-native--composed
+                  (buffer-substring-no-properties (point-min) (point-max))))))
     (cl-letf (((symbol-function 'smtpmail-via-smtp) #'smtpmail-native--via-smtp))
       (smtpmail-send-it))))
 
@@ -74,8 +99,10 @@ flush leaves it alone.  \\[keyboard-quit] is passed on as a quit."
         (cond
          (smtpmail-native--queue-mail
           (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
-                                      (smtpmail-native--queue-variables)))
-         (smtpmail-native-async (smtpmail-native-async--submit recipients))
+                                      (smtpmail-native--queue-variables))
+          (smtpmail-native--say-queued recipients))
+         (smtpmail-native-async
+          (smtpmail-native-async--submit recipients nil smtpmail-native--composition))
          (t
           (let ((message-id (smtpmail-native--header "message-id")))
             (condition-case err
@@ -94,6 +121,14 @@ as %s, and \\[smtpmail-native-send-queued-message] sends it again if it did not 
                             text (file-name-nondirectory held))
                    (error "Sending failed: %s" text)))))))))))
   nil)
+
+(defun smtpmail-native--say-queued (recipients)
+  "Say in the echo area that the mail to RECIPIENTS was queued, not sent."
+  (let* ((n (length (smtpmail-native-queue--entries)))
+         (text (format (substitute-command-keys "Queued mail to %s (%d message%s in the queue; \
+\\[smtpmail-native-queue])")
+                       (string-join recipients ", ") n (if (= n 1) "" "s"))))
+    (smtpmail-native-async--say text)))
 
 (defun smtpmail-native--hold (recipients reason)
   "Queue this buffer's message for RECIPIENTS as held, for REASON; return the file."

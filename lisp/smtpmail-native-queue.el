@@ -112,6 +112,7 @@ The layout is `smtpmail-send-it''s: one setq, one variable a line."
     ('smtpmail-smtp-service (or (null value) (integerp value) (stringp value)))
     ('smtpmail-stream-type (symbolp value))
     ('smtpmail-auth-supported (and (listp value) (cl-every #'symbolp value)))
+    ('smtpmail-native-queue-attempts (natnump value))
     (_ (or (null value) (stringp value)))))
 
 (defun smtpmail-native-queue--read-variables (file)
@@ -168,18 +169,26 @@ Quitting is held off so that the index never lists a deleted file."
   "Record the error TEXT in the .el file of the queued FILE, given its PAIRS.
 With HELD non-nil the message is also marked held: the server may
 have it (delivery status unknown), so a flush must not send it again
-unless the user asks for that message.  Without, any held mark goes."
-  (let ((pairs (cl-remove-if (lambda (p) (memq (car p) '(smtpmail-native-queue-error
+unless the user asks for that message.  Without, any held mark goes.
+The count of failed attempts, `smtpmail-native-queue-attempts', goes up."
+  (let ((attempts (1+ (smtpmail-native-queue--attempts pairs)))
+        (pairs (cl-remove-if (lambda (p) (memq (car p) '(smtpmail-native-queue-error
                                                          smtpmail-native-queue-error-time
-                                                         smtpmail-native-queue-held)))
+                                                         smtpmail-native-queue-held
+                                                         smtpmail-native-queue-attempts)))
                              pairs)))
     (smtpmail-native-queue--write
      (concat file ".el")
      (smtpmail-native-queue--format
       (append pairs
               `((smtpmail-native-queue-error . ,text)
-                (smtpmail-native-queue-error-time . ,(format-time-string "%FT%T%z")))
+                (smtpmail-native-queue-error-time . ,(format-time-string "%FT%T%z"))
+                (smtpmail-native-queue-attempts . ,attempts))
               (and held `((smtpmail-native-queue-held . ,text))))))))
+
+(defun smtpmail-native-queue--attempts (pairs)
+  "Return how many sends of the queued message with PAIRS failed (0 when none)."
+  (or (alist-get 'smtpmail-native-queue-attempts pairs) 0))
 
 (defun smtpmail-native-queue--held (pairs)
   "Return why the queued message with PAIRS is held, or nil when it is not."

@@ -187,6 +187,26 @@ background send), or nil (a send that signalled the error itself)."
   :package-version '(smtpmail-native . "0.1.0")
   :group 'smtpmail-native)
 
+(defcustom smtpmail-native-send-delay 0
+  "Seconds a background send waits before it connects, so it can be taken back.
+0 (the default) sends at once.  With a positive delay and
+`smtpmail-native-async' set, the echo area says when the mail will
+go, and \\[smtpmail-native-undo-send] takes back the most recent
+waiting send: nothing is sent, and the message comes back in a
+`message-mode' buffer as you wrote it.  If Emacs exits during the
+delay, the message is queued."
+  :type 'natnum
+  :package-version '(smtpmail-native . "0.2.0")
+  :group 'smtpmail-native)
+
+(defcustom smtpmail-native-mode-line-indicator t
+  "Non-nil means the mode line shows the background sends in progress.
+For example \" Sending 2 mails… 45%\"; nil shows nothing there
+\(\\[smtpmail-native-jobs] still lists them)."
+  :type 'boolean
+  :package-version '(smtpmail-native . "0.2.0")
+  :group 'smtpmail-native)
+
 (defcustom smtpmail-native-jobs-history 100
   "How many finished background sends `smtpmail-native-jobs' keeps listing."
   :type 'natnum
@@ -202,11 +222,13 @@ background send), or nil (a send that signalled the error itself)."
 (require 'smtpmail-native-flush)        ; M-x smtpmail-native-send-queued-mail
 (require 'smtpmail-native-async)        ; background sends: the job model
 (require 'smtpmail-native-jobs)         ; M-x smtpmail-native-jobs
+(require 'smtpmail-native-queue-ui)     ; M-x smtpmail-native-queue
 (require 'smtpmail-native-dropin)       ; smtpmail-native-send-it
 
 (defun smtpmail-native-unload-function ()
-  "Remove the advice `smtpmail-native' put on `message-smtpmail-send-it'."
+  "Remove the advice and the hook `smtpmail-native' put into message.el."
   (advice-remove 'message-smtpmail-send-it #'smtpmail-native--message-sending-method)
+  (remove-hook 'message-send-hook #'smtpmail-native--remember-composition)
   nil)
 
 (provide 'smtpmail-native)
