@@ -271,6 +271,127 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
     (should (member "CRAM-MD5" (plist-get info :mechanisms)))
     (should (eq (plist-get info :chosen-mechanism) 'plain))))
 
+;;;; Trust: certificate facts, the probe, errors that name the stream type
+
+(defun smtpmail-native-e2e--fingerprint (cert)
+  "The SHA-256 fingerprint of CERT's certificate as the module writes it."
+  (downcase (smtpmail-native-e2e--get
+             (concat "FINGERPRINT_" (upcase (replace-regexp-in-string "-" "_" cert))) cert)))
+
+(ert-deftest smtpmail-native-e2e-refused-certificate-carries-its-facts ()
+  "A refused certificate's error data: the reason as a symbol, the leaf, the chain,
+and a message that starts in plain words and names the pin that would trust it."
+  (pcase-dolist (`(,cert ,reason ,trust) '(("self-signed" self-signed t) ("wrong-host" hostname-mismatch t)
+                                           ("expired" expired t) ("good" unknown-issuer nil)))
+    (ert-info (cert :prefix "certificate: ")
+      (let* ((port (smtpmail-native-e2e--port "SMTP_PORT" cert))
+             (fp (smtpmail-native-e2e--fingerprint cert))
+             (err (smtpmail-native-e2e--should-signal
+                   (smtpmail-native-send :host "localhost" :port port :stream-type 'starttls
+                                         :trust-file (and trust (smtpmail-native-e2e--get "CA_FILE" cert))
+                                         :user "alice" :password "wonderland-secret"
+                                         :from "a@example.org" :recipients '("b@example.org") :data "x"
+                                         :timeout 20)
+                   smtpmail-native-tls-error))
+             (plist (cddr err))
+             (leaf (plist-get plist :certificate)))
+        (should (eq (plist-get plist :verify-error) reason))
+        (should (equal (plist-get leaf :sha256) fp))
+        (should (string-match-p (if (equal cert "wrong-host") "CN=wrong.example" "CN=localhost")
+                                (plist-get leaf :subject)))
+        (should (string-match-p "CN=" (plist-get leaf :issuer)))
+        (should (string-match-p "GMT" (plist-get leaf :not-before)))
+        (should (string-match-p "GMT" (plist-get leaf :not-after)))
+        (should (equal (car (plist-get plist :chain)) leaf))
+        (should (string-prefix-p "the server certificate was refused: the certificate " (nth 1 err)))
+        (should (string-search (format "(\"localhost:%d\" . \"%s\")" port fp) (nth 1 err)))
+        (should (string-search "smtpmail-native-pinned-certificates" (nth 1 err)))))))
+
+(ert-deftest smtpmail-native-e2e-pin-from-the-error-is-accepted ()
+  "The fingerprint an error offers, passed back as :fingerprint, sends."
+  (let* ((port (smtpmail-native-e2e--port "SMTP_PORT" "self-signed"))
+         (err (should-error (smtpmail-native-send :host "localhost" :port port :stream-type 'starttls
+                                                  :from "a@example.org" :recipients '("b@example.org")
+                                                  :data "x" :timeout 20)
+                            :type 'smtpmail-native-tls-error))
+         (fp (plist-get (plist-get (cddr err) :certificate) :sha256))
+         (msg (smtpmail-native-e2e--message "pin-from-error")))
+    (should (plist-get (smtpmail-native-send :host "localhost" :port port :stream-type 'starttls
+                                             :fingerprint fp :from "sender@example.org"
+                                             :recipients '("rcpt@example.org") :data msg :timeout 20)
+                       :tls))))
+
+(ert-deftest smtpmail-native-e2e-server-info-describes-an-untrusted-server ()
+  "With :untrusted-ok, a self-signed server is described, not signalled, and no login is tried."
+  (let* ((asked 0)
+         (fp (smtpmail-native-e2e--fingerprint "self-signed"))
+         (info (smtpmail-native-server-info
+                :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT" "self-signed")
+                :trust-file (smtpmail-native-e2e--get "CA_FILE" "self-signed")
+                :untrusted-ok t :login-only t :user "alice"
+                :password (lambda () (cl-incf asked) "wonderland-secret") :timeout 20)))
+    (should (string-prefix-p "220" (plist-get info :greeting)))
+    (should (member "STARTTLS" (plist-get info :capabilities-before-tls)))
+    (should (member "AUTH PLAIN LOGIN CRAM-MD5" (plist-get info :capabilities-after-tls)))
+    (should (string-prefix-p "TLSv1." (plist-get info :tls-version)))
+    (should (stringp (plist-get info :cipher)))
+    (should-not (plist-get info :verified))
+    (should (eq (plist-get info :verify-error) 'self-signed))
+    (should (equal (plist-get info :fingerprint) fp))
+    (should (equal (plist-get (plist-get info :certificate) :sha256) fp))
+    (should (equal (plist-get info :chain) (list (plist-get info :certificate))))
+    (should (equal (plist-get info :mechanisms) '("PLAIN" "LOGIN" "CRAM-MD5")))
+    (should (eq (plist-get info :chosen-mechanism) 'plain))
+    (dolist (key '(:connect-ms :tls-ms :round-trip-ms))
+      (should (and (floatp (plist-get info key)) (>= (plist-get info key) 0))))
+    (should-not (plist-get info :auth))
+    (should (eq (car (plist-get info :auth-error)) 'smtpmail-native-auth-error))
+    (should (= asked 0))))
+
+(ert-deftest smtpmail-native-e2e-server-info-signals-untrusted-without-untrusted-ok ()
+  (let ((err (smtpmail-native-e2e--should-signal
+              (smtpmail-native-server-info :host "localhost"
+                                           :port (smtpmail-native-e2e--port "SMTP_PORT" "expired")
+                                           :trust-file (smtpmail-native-e2e--get "CA_FILE" "expired")
+                                           :timeout 20)
+              smtpmail-native-tls-error)))
+    (should (eq (plist-get (cddr err) :verify-error) 'expired))))
+
+(ert-deftest smtpmail-native-e2e-server-info-tests-the-login ()
+  "With :login-only, the mechanism that logged in, or the refusal as data; no mail either way."
+  (let ((good (smtpmail-native-server-info :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
+                                           :trust-file (smtpmail-native-e2e--get "CA_FILE")
+                                           :login-only t :user "alice" :password "wonderland-secret"
+                                           :timeout 20))
+        (bad (smtpmail-native-server-info :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
+                                          :trust-file (smtpmail-native-e2e--get "CA_FILE")
+                                          :login-only t :user "alice" :password "wrong" :timeout 20)))
+    (should (plist-get good :verified))
+    (should (eq (plist-get good :auth) 'plain))
+    (should-not (plist-get good :auth-error))
+    (should-not (plist-get bad :auth))
+    (should (eq (car (plist-get bad :auth-error)) 'smtpmail-native-auth-error))
+    (should (equal (plist-get (cddr (plist-get bad :auth-error)) :code) 535))))
+
+(ert-deftest smtpmail-native-e2e-ssl-against-a-starttls-port-says-use-starttls ()
+  (let ((err (smtpmail-native-e2e--should-signal
+              (smtpmail-native-e2e--send :stream-type 'ssl)
+              smtpmail-native-tls-error)))
+    (should (eq (plist-get (cddr err) :hint) 'use-starttls))
+    (should (string-prefix-p "the server talks plain SMTP on port" (nth 1 err)))))
+
+(ert-deftest smtpmail-native-e2e-starttls-against-an-implicit-tls-port-says-use-ssl ()
+  "No greeting on the implicit-TLS port: a hint within seconds, not the 60 s timeout."
+  (let* ((start (float-time))
+         (err (smtpmail-native-e2e--should-signal
+               (smtpmail-native-e2e--send :port (smtpmail-native-e2e--port "SMTPS_PORT")
+                                          :stream-type 'starttls :timeout 60)
+               smtpmail-native-timeout))
+         (took (- (float-time) start)))
+    (should (eq (plist-get (cddr err) :hint) 'use-ssl))
+    (should (string-search "`ssl'" (nth 1 err)))
+    (should (< took 30))))
+
 ;;;; Several messages, one session
 
 (ert-deftest smtpmail-native-e2e-batch-one-session-refusals-do-not-stop-it ()

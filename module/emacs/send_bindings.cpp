@@ -111,13 +111,22 @@ emacs_value lisp_send_batch(Env& env, Args args) {
 }
 
 emacs_value lisp_server_info(Env& env, Args args) {
-  const KeywordArgs kw(env, args, connection_keywords());
-  const smtp::SessionOptions options = session_options(env, kw);
-  const smtp::ServerInfo info = run_session(env, [&] { return smtp::probe_server(options); });
+  const KeywordArgs kw(env, args, probe_keywords());
+  smtp::SessionOptions options = session_options(env, kw);
+  options.tls.report_untrusted = kw.flag(":untrusted-ok", false);
+  const bool login = kw.flag(":login-only", false);
+  const smtp::ServerInfo info = run_session(env, [&] { return smtp::probe_server(options, login); });
 
   std::vector<emacs_value> certs;
   if (info.tls)
     for (const auto& c : info.tls->chain) certs.push_back(certificate_plist(env, c));
+  const bool has_leaf = info.tls && !info.tls->chain.empty();
+  auto verify_error = [&]() -> emacs_value {
+    if (!info.tls || info.tls->verify_error == net::VerifyError::kNone) return env.nil();
+    return env.intern(net::verify_error_name(info.tls->verify_error));
+  };
+  auto milliseconds = [&](double ms) { return ms < 0 ? env.nil() : env.floating(ms); };
+  emacs_value chain = env.list(certs);
   std::vector<emacs_value> plist{env.intern(":greeting"),
                                  env.text(reply_string(info.greeting)),
                                  env.intern(":capabilities-before-tls"),
@@ -126,18 +135,42 @@ emacs_value lisp_server_info(Env& env, Args args) {
                                  string_list(env, info.capabilities_after_tls),
                                  env.intern(":tls"),
                                  tls_string(env, info.tls),
+                                 env.intern(":tls-version"),
+                                 info.tls ? env.text(info.tls->protocol) : env.nil(),
+                                 env.intern(":cipher"),
+                                 info.tls ? env.text(info.tls->cipher) : env.nil(),
                                  env.intern(":verified"),
                                  info.tls && info.tls->verified ? env.t() : env.nil(),
+                                 env.intern(":verify-error"),
+                                 verify_error(),
                                  env.intern(":verify-result"),
                                  info.tls ? env.text(info.tls->verify_result) : env.nil(),
                                  env.intern(":pinned"),
                                  info.tls && info.tls->pinned ? env.t() : env.nil(),
+                                 env.intern(":certificate"),
+                                 has_leaf ? certificate_plist(env, info.tls->chain.front()) : env.nil(),
+                                 env.intern(":chain"),
+                                 chain,
                                  env.intern(":certificates"),
-                                 env.list(certs),
+                                 chain,
+                                 env.intern(":fingerprint"),
+                                 has_leaf ? env.text(info.tls->chain.front().sha256) : env.nil(),
                                  env.intern(":mechanisms"),
                                  string_list(env, info.offered_mechanisms),
                                  env.intern(":chosen-mechanism"),
-                                 mechanism_symbol(env, info.chosen_mechanism)};
+                                 mechanism_symbol(env, info.chosen_mechanism),
+                                 env.intern(":connect-ms"),
+                                 milliseconds(info.connect_ms),
+                                 env.intern(":tls-ms"),
+                                 milliseconds(info.tls_ms),
+                                 env.intern(":round-trip-ms"),
+                                 milliseconds(info.round_trip_ms)};
+  if (login) {
+    plist.push_back(env.intern(":auth"));
+    plist.push_back(mechanism_symbol(env, info.login_mechanism));
+    plist.push_back(env.intern(":auth-error"));
+    plist.push_back(info.login_error ? error_value(env, to_module_error(*info.login_error)) : env.nil());
+  }
   return env.list(plist);
 }
 

@@ -28,9 +28,11 @@ constexpr std::array<const char*, 21> kConnectionKeywords = {
 constexpr std::array<const char*, 7> kMessageKeywords = {
     ":from", ":recipients", ":data", ":dsn-notify", ":dsn-ret", ":envid", ":allow-partial"};
 constexpr std::array<const char*, 2> kBatchOnlyKeywords = {":messages", ":on-outcome"};
+constexpr std::array<const char*, 2> kProbeOnlyKeywords = {":untrusted-ok", ":login-only"};
 // clang-format on
 constexpr auto kSendKeywords = concat(kConnectionKeywords, kMessageKeywords);
 constexpr auto kBatchKeywords = concat(kConnectionKeywords, kBatchOnlyKeywords);
+constexpr auto kProbeKeywords = concat(kConnectionKeywords, kProbeOnlyKeywords);
 
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -141,6 +143,7 @@ std::uint32_t scram_max_iterations(Env& env, const KeywordArgs& args) {
 std::span<const char* const> send_keywords() { return kSendKeywords; }
 std::span<const char* const> connection_keywords() { return kConnectionKeywords; }
 std::span<const char* const> batch_keywords() { return kBatchKeywords; }
+std::span<const char* const> probe_keywords() { return kProbeKeywords; }
 std::span<const char* const> message_keywords() { return kMessageKeywords; }
 
 smtp::SessionOptions session_options(Env& env, const KeywordArgs& args) {

@@ -14,6 +14,8 @@ std::span<const char* const> send_keywords();
 std::span<const char* const> connection_keywords();
 // The connection keywords plus :messages, for smtpmail-native-send-batch.
 std::span<const char* const> batch_keywords();
+// The connection keywords plus :untrusted-ok and :login-only, for smtpmail-native-server-info.
+std::span<const char* const> probe_keywords();
 // The keywords of one message plist in :messages.
 std::span<const char* const> message_keywords();
 

@@ -175,10 +175,15 @@ int SocketTransport::drive_ssl(Op op, Deadline deadline, const char* what) {
       throw NetError(NetError::Kind::kClosed,
                      std::string("the server closed the connection (without TLS close_notify) ") + what);
     } else {
-      throw NetError(NetError::Kind::kTls,
-                     crypto::CryptoError::from_openssl(crypto::CryptoError::Kind::kFailed,
-                                                       std::string("TLS error ") + what)
-                         .what());
+      // A record that is not TLS at all: a plain-text server answering the ClientHello.
+      const bool not_tls = ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL &&
+                           ERR_GET_REASON(ERR_peek_error()) == SSL_R_WRONG_VERSION_NUMBER &&
+                           !SSL_is_init_finished(ssl_.get());
+      NetError error(NetError::Kind::kTls, crypto::CryptoError::from_openssl(crypto::CryptoError::Kind::kFailed,
+                                                                             std::string("TLS error ") + what)
+                                               .what());
+      if (not_tls) error.set_peer_not_tls();
+      throw error;
     }
   }
 }
@@ -234,6 +239,18 @@ bool SocketTransport::has_pending_input() {
   return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
+bool SocketTransport::wait_readable(Deadline deadline) {
+  if (fd_ < 0) throw NetError(NetError::Kind::kClosed, "the connection is closed");
+  if (ssl_ && SSL_pending(ssl_.get()) > 0) return true;
+  try {
+    wait_for(POLLIN, deadline, "waiting for the server");
+  } catch (const NetError& e) {
+    if (e.kind() == NetError::Kind::kTimeout) return false;
+    throw;
+  }
+  return true;
+}
+
 TlsInfo SocketTransport::start_tls(const TlsOptions& options, Deadline deadline) {
   ctx_ = make_client_context(options);
   ssl_.reset(SSL_new(ctx_.get()));
@@ -245,9 +262,7 @@ TlsInfo SocketTransport::start_tls(const TlsOptions& options, Deadline deadline)
     drive_ssl([&] { return SSL_connect(ssl_.get()); }, deadline, "during the TLS handshake");
   } catch (const NetError& e) {
     const long verify = SSL_get_verify_result(ssl_.get());
-    if (e.kind() == NetError::Kind::kTls && verify != X509_V_OK)
-      throw NetError(NetError::Kind::kTls, std::string("the server certificate was refused: ") +
-                                               X509_verify_cert_error_string(verify));
+    if (e.kind() == NetError::Kind::kTls && verify != X509_V_OK) throw certificate_refused(ssl_.get(), verify);
     throw;
   }
   return inspect_session(ssl_.get(), options);

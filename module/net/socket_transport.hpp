@@ -20,6 +20,7 @@ class SocketTransport final : public Transport {
   std::size_t read_some(char* buf, std::size_t size, Deadline deadline) override;
   void write_all(std::string_view bytes, Deadline deadline) override;
   bool has_pending_input() override;
+  bool wait_readable(Deadline deadline) override;
   TlsInfo start_tls(const TlsOptions& options, Deadline deadline) override;
   bool is_tls() const override { return ssl_ != nullptr; }
   std::optional<ChannelBindingData> channel_binding() const override;

@@ -11,8 +11,6 @@
 namespace smtpn::net {
 namespace {
 
-using BioPtr = crypto::OpenSslPtr<BIO, BIO_free_all>;
-
 [[noreturn]] void fail(const std::string& context) {
   throw NetError(NetError::Kind::kTls,
                  crypto::CryptoError::from_openssl(crypto::CryptoError::Kind::kFailed, context).what());
@@ -23,36 +21,6 @@ bool is_ip_literal(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio, &data);
-  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
-}
-
-std::string name_text(const X509_NAME* name) {
-  BioPtr bio{BIO_new(BIO_s_mem())};
-  if (!bio) return {};
-  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
-  return bio_text(bio.get());
-}
-
-std::string time_text(const ASN1_TIME* t) {
-  BioPtr bio{BIO_new(BIO_s_mem())};
-  if (!bio) return {};
-  ASN1_TIME_print(bio.get(), t);
-  return bio_text(bio.get());
-}
-
-std::string colon_hex(std::string_view bytes) {
-  const std::string hex = crypto::hex_encode(bytes);
-  std::string out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    if (i) out.push_back(':');
-    out.append(hex, i, 2);
-  }
-  return out;
-}
-
 std::string raw_sha256(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -61,8 +29,6 @@ std::string raw_sha256(X509* cert) {
 }
 
 }  // namespace
-
-std::string certificate_sha256(X509* cert) { return colon_hex(raw_sha256(cert)); }
 
 void initialise_openssl() {
   if (OPENSSL_init_ssl(0, nullptr) != 1) fail("cannot initialise OpenSSL");
@@ -97,7 +63,8 @@ crypto::SslCtxPtr make_client_context(const TlsOptions& options) {
 
   // A pin replaces chain verification (self-signed local bridges); it is checked after the
   // handshake, before any byte of SMTP goes through the tunnel.
-  const bool verify_chain = options.verify && !options.pin_sha256;
+  // Describing a server (report_untrusted) finishes the handshake and judges afterwards.
+  const bool verify_chain = options.verify && !options.pin_sha256 && !options.report_untrusted;
   SSL_CTX_set_verify(ctx.get(), verify_chain ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
   return ctx;
 }
@@ -115,35 +82,42 @@ void configure_peer_identity(SSL* ssl, const TlsOptions& options) {
   }
 }
 
+NetError certificate_refused(SSL* ssl, long verify_code) {
+  CertificateFailure failure{classify_verify_result(verify_code), X509_verify_cert_error_string(verify_code),
+                             peer_chain(ssl)};
+  std::string what = std::string("the server certificate was refused: ") + verify_error_words(failure.reason) +
+                     " (OpenSSL: " + failure.detail + ")";
+  return NetError(what, std::move(failure));
+}
+
 TlsInfo inspect_session(SSL* ssl, const TlsOptions& options) {
   TlsInfo info;
   info.protocol = SSL_get_version(ssl);
   info.cipher = SSL_get_cipher_name(ssl);
   const long verify_code = SSL_get_verify_result(ssl);
   info.verify_result = X509_verify_cert_error_string(verify_code);
-
-  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
-    for (int i = 0; i < sk_X509_num(chain); ++i) {
-      X509* cert = sk_X509_value(chain, i);
-      info.chain.push_back(CertificateInfo{name_text(X509_get_subject_name(cert)),
-                                           name_text(X509_get_issuer_name(cert)),
-                                           time_text(X509_get0_notBefore(cert)),
-                                           time_text(X509_get0_notAfter(cert)), certificate_sha256(cert)});
-    }
-  }
+  info.verify_error = classify_verify_result(verify_code);
+  info.chain = peer_chain(ssl);
 
   crypto::X509Ptr leaf{SSL_get1_peer_certificate(ssl)};
   if (!leaf) throw NetError(NetError::Kind::kTls, "the server presented no certificate");
   if (options.pin_sha256) {
-    if (raw_sha256(leaf.get()) != *options.pin_sha256)
-      throw NetError(NetError::Kind::kTls,
-                     "the server certificate's SHA-256 fingerprint " + certificate_sha256(leaf.get()) +
-                         " does not match the pinned " + colon_hex(*options.pin_sha256));
+    if (raw_sha256(leaf.get()) != *options.pin_sha256) {
+      if (options.report_untrusted) {
+        info.verify_error = VerifyError::kPinMismatch;
+        return info;
+      }
+      throw NetError("the server certificate was refused: " + std::string(verify_error_words(VerifyError::kPinMismatch)) +
+                         ": its SHA-256 fingerprint " + certificate_sha256(leaf.get()) +
+                         " does not match the pinned " + colon_hex(*options.pin_sha256),
+                     CertificateFailure{VerifyError::kPinMismatch, "fingerprint mismatch", info.chain});
+    }
     info.pinned = true;
     info.verified = true;
-  } else {
-    info.verified = options.verify && verify_code == X509_V_OK;
+    return info;
   }
+  // The caller refuses an unverified session (or, describing a server, reports it).
+  info.verified = options.verify && verify_code == X509_V_OK;
   return info;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crypto/secret.hpp"
+#include "net/certificate.hpp"
 #include "net/deadline.hpp"
 
 namespace smtpn::net {
@@ -25,14 +26,9 @@ struct TlsOptions {
   std::string client_cert_file;           // PEM certificate for TLS client authentication
   std::string client_key_file;            // its key (defaults to the certificate file)
   std::optional<std::string> pin_sha256;  // raw 32-byte SHA-256 of the server certificate
-};
-
-struct CertificateInfo {
-  std::string subject;
-  std::string issuer;
-  std::string not_before;
-  std::string not_after;
-  std::string sha256;  // lowercase hex, colon separated
+  // Verify, but report an untrusted certificate in TlsInfo instead of refusing it: only for
+  // describing a server (server-info's :untrusted-ok), never for a session that sends.
+  bool report_untrusted = false;
 };
 
 struct TlsInfo {
@@ -40,6 +36,7 @@ struct TlsInfo {
   std::string cipher;                  // "TLS_AES_256_GCM_SHA384"
   bool verified = false;               // chain and host name verified (or pin matched)
   std::string verify_result;           // OpenSSL's words for the chain check
+  VerifyError verify_error = VerifyError::kNone;  // the chain check's verdict (a pin aside)
   bool pinned = false;                 // a :fingerprint pin matched
   std::vector<CertificateInfo> chain;  // the peer's chain, leaf first
 };
@@ -60,6 +57,9 @@ class Transport {
   virtual void write_all(std::string_view bytes, Deadline deadline) = 0;
   // True when bytes are waiting to be read right now (used to catch STARTTLS injection).
   virtual bool has_pending_input() = 0;
+  // Waits until a byte can be read; false when DEADLINE passes first. Throws NetError on
+  // interrupt. Transports that cannot tell say true and let read_some decide.
+  virtual bool wait_readable(Deadline) { return true; }
   virtual TlsInfo start_tls(const TlsOptions& options, Deadline deadline) = 0;
   virtual bool is_tls() const = 0;
   // The binding data of the TLS connection, or nullopt without TLS (or when it cannot be had

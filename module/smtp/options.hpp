@@ -11,6 +11,7 @@
 #include "crypto/secret.hpp"
 #include "net/transport.hpp"
 #include "sasl/mechanism.hpp"
+#include "smtp/error.hpp"
 #include "smtp/reply.hpp"
 
 namespace smtpn::smtp {
@@ -91,6 +92,12 @@ struct ServerInfo {
   std::optional<net::TlsInfo> tls;
   std::vector<std::string> offered_mechanisms;
   std::string chosen_mechanism;  // what AUTH would use, or empty
+  double connect_ms = -1;        // TCP connect; -1 when not measured
+  double tls_ms = -1;            // the TLS handshake; -1 without TLS
+  double round_trip_ms = -1;     // the first EHLO command and its reply
+  // probe(login = true): the mechanism that logged in, or why logging in failed.
+  std::string login_mechanism;
+  std::optional<SmtpError> login_error;
 };
 
 }  // namespace smtpn::smtp

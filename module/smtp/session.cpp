@@ -1,6 +1,7 @@
 #include "smtp/session.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "crypto/secret.hpp"
 #include "net/error.hpp"
@@ -18,6 +19,17 @@ namespace {
 using Kind = SmtpError::Kind;
 
 Kind kind_for_reply(const Reply& reply) { return reply.klass() == 4 ? Kind::kTemporary : Kind::kPermanent; }
+
+double milliseconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string seconds_text(double seconds) {
+  std::string text = std::to_string(seconds);
+  text.erase(text.find_last_not_of('0') + 1);
+  if (text.back() == '.') text.pop_back();
+  return text;
+}
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
@@ -74,7 +86,7 @@ auto Session::guarded(Fn fn) -> decltype(fn()) {
       case NK::kConnect: throw SmtpError(Kind::kConnection, e.what());
       case NK::kTls:
         if (after_dot) break;  // the message may have arrived: see below
-        throw SmtpError(Kind::kTls, std::string(e.what()) + during);
+        throw tls_failure(e, during);
       case NK::kTimeout:
         if (after_dot)
           throw SmtpError(
@@ -99,6 +111,34 @@ auto Session::guarded(Fn fn) -> decltype(fn()) {
                           e.what() + ")");
     throw SmtpError(Kind::kConnection, std::string(e.what()) + during);
   }
+}
+
+std::string Session::pin_key() const { return options_.host + ":" + options_.port; }
+
+SmtpError Session::certificate_error(const std::string& what, const net::CertificateFailure& failure) const {
+  std::string advice;
+  if (!failure.chain.empty()) {
+    const std::string& fp = failure.chain.front().sha256;
+    advice = failure.reason == net::VerifyError::kPinMismatch
+                 ? ". If you know the server's certificate was replaced, pin the new one: set \"" + pin_key() +
+                       "\" to \"" + fp + "\" in `smtpmail-native-pinned-certificates'"
+                 : ". Its SHA-256 fingerprint is " + fp + "; if you trust it, pin it: add (\"" + pin_key() +
+                       "\" . \"" + fp + "\") to `smtpmail-native-pinned-certificates'";
+  }
+  SmtpError error(Kind::kTls, what + advice);
+  error.set_certificate(failure);
+  return error;
+}
+
+SmtpError Session::tls_failure(const net::NetError& e, const std::string& during) const {
+  if (e.peer_not_tls() && phase_ == Phase::kTlsHandshake) {
+    SmtpError error(Kind::kTls, "the server talks plain SMTP on port " + options_.port +
+                                    ", not TLS: use the stream type `starttls' for this port (" + e.what() + ")");
+    error.set_hint(Hint::kUseStartTls);
+    return error;
+  }
+  if (e.certificate()) return certificate_error(e.what() + during, *e.certificate());
+  return SmtpError(Kind::kTls, std::string(e.what()) + during);
 }
 
 void Session::note(std::string_view text) {
@@ -157,16 +197,36 @@ bool Session::clear_secrets_allowed() const {
 void Session::start_tls_now() {
   net::TlsOptions tls = options_.tls;
   if (tls.server_name.empty()) tls.server_name = options_.host;
+  // Only a description of the server may go on past an untrusted certificate.
+  tls.report_untrusted = tls.report_untrusted && !sending_;
+  const auto start = std::chrono::steady_clock::now();
   tls_ = transport_.start_tls(tls, net::Deadline::after_seconds(timeouts_.tls));
+  tls_ms_ = milliseconds_since(start);
+  if ((tls.verify || tls.pin_sha256) && !tls_->verified) {
+    const net::CertificateFailure failure{tls_->verify_error, tls_->verify_result, tls_->chain};
+    if (!tls.report_untrusted)
+      throw certificate_error(std::string("the server certificate was refused: ") +
+                                  net::verify_error_words(failure.reason) + " (OpenSSL: " + failure.detail + ")",
+                              failure);
+    note("TLS established: " + tls_->protocol + " " + tls_->cipher + "; CERTIFICATE NOT TRUSTED: " +
+         net::verify_error_words(failure.reason) + " (describing the server only; no AUTH)");
+    return;
+  }
   std::string how = tls_->pinned ? "certificate pinned by SHA-256, fingerprint matched"
                     : tls.verify ? "certificate verified for " + tls.server_name
                                  : "CERTIFICATE NOT VERIFIED (:verify nil): " + tls_->verify_result;
   note("TLS established: " + tls_->protocol + " " + tls_->cipher + "; " + how);
 }
 
+bool Session::tls_untrusted() const {
+  return tls_ && (options_.tls.verify || options_.tls.pin_sha256) && !tls_->verified;
+}
+
 void Session::hello() {
   progress(Phase::kHello);
+  const auto start = std::chrono::steady_clock::now();
   Reply reply = command("EHLO " + options_.helo, timeouts_.command);
+  if (round_trip_ms_ < 0) round_trip_ms_ = milliseconds_since(start);
   if (reply.code == 250) {
     caps_ = parse_capabilities(reply);
     return;
@@ -219,11 +279,26 @@ void Session::open() {
     start_tls_now();
   }
   progress(Phase::kGreeting);
+  if (options_.stream_type != StreamType::kImplicitTls) await_greeting();
   greeting_ = read_reply(timeouts_.greeting);
   if (greeting_.code != 220) fail_reply(greeting_, "the server refused the session");
   hello();
   if (options_.stream_type == StreamType::kOpportunistic || options_.stream_type == StreamType::kStartTls)
     start_tls_command();
+}
+
+void Session::await_greeting() {
+  // Port 25 may greet late on purpose (greet-pause, RFC 5321 allows minutes); elsewhere a
+  // silent port is far more often one that waits for a TLS ClientHello.
+  if (options_.port == "25" || options_.port == "smtp") return;
+  const double wait = std::min(kSilentGreetingSeconds, timeouts_.greeting);
+  if (transport_.wait_readable(net::Deadline::after_seconds(wait))) return;
+  SmtpError error(Kind::kTimeout, "no greeting came from the server within " + seconds_text(wait) +
+                                      " seconds: port " + options_.port +
+                                      " probably expects implicit TLS; use the stream type `ssl' for it" +
+                                      (sending_ ? "; the message was not sent" : ""));
+  error.set_hint(Hint::kUseImplicitTls);
+  throw error;
 }
 
 const crypto::Secret& Session::secret_for(const std::string& mechanism) {
@@ -357,6 +432,9 @@ void Session::read_cancel_reply() noexcept {
 void Session::authenticate() {
   if (options_.user.empty()) return;
   progress(Phase::kAuth);
+  if (tls_untrusted())
+    throw SmtpError(Kind::kAuth, "not logging in: the server certificate is not trusted (" +
+                                     std::string(net::verify_error_words(tls_->verify_error)) + ")");
   if (caps_.auth_mechanisms.empty()) {
     note("the server offers no AUTH; sending without authentication");
     return;
@@ -600,11 +678,13 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
   return outcomes;
 }
 
-ServerInfo Session::probe() {
+ServerInfo Session::probe(bool login) {
   validate_session(options_);
   return guarded([&] {
     open();
     ServerInfo info;
+    info.tls_ms = tls_ms_;
+    info.round_trip_ms = round_trip_ms_;
     info.greeting = greeting_;
     info.tls = tls_;
     if (tls_ && options_.stream_type != StreamType::kImplicitTls) {
@@ -618,9 +698,25 @@ ServerInfo Session::probe() {
     info.offered_mechanisms = caps_.auth_mechanisms;
     const auto choice = sasl::choose_mechanisms(policy_input());
     if (!choice.candidates.empty()) info.chosen_mechanism = choice.candidates.front();
+    if (login) try_login(info);
     quit();
     return info;
   });
+}
+
+void Session::try_login(ServerInfo& info) {
+  try {
+    if (options_.user.empty()) throw SmtpError(Kind::kAuth, "no user name given: nothing to log in with");
+    if (caps_.auth_mechanisms.empty()) throw SmtpError(Kind::kAuth, "the server offers no AUTH");
+    guarded([&] {
+      authenticate();
+      return 0;
+    });
+    info.login_mechanism = mechanism_used_;
+  } catch (const SmtpError& e) {
+    if (e.kind() == Kind::kInterrupted) throw;
+    info.login_error = e;
+  }
 }
 
 namespace {
@@ -669,10 +765,14 @@ std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::v
   return Session(*transport, options).send_batch(items, on_outcome);
 }
 
-ServerInfo probe_server(const SessionOptions& options) {
+ServerInfo probe_server(const SessionOptions& options, bool login) {
   validate_session(options);
+  const auto start = std::chrono::steady_clock::now();
   auto transport = open_traced(options);
-  return Session(*transport, options).probe();
+  const double connect_ms = milliseconds_since(start);
+  ServerInfo info = Session(*transport, options).probe(login);
+  info.connect_ms = connect_ms;
+  return info;
 }
 
 }  // namespace smtpn::smtp

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "crypto/secret.hpp"
+#include "net/error.hpp"
 #include "net/transport.hpp"
 #include "sasl/policy.hpp"
 #include "smtp/capabilities.hpp"
@@ -24,6 +25,10 @@ inline constexpr std::size_t kBdatThreshold = 1 << 20;
 inline constexpr std::size_t kDataChunk = 512 * 1024;
 // AUTH exchanges longer than this many 334 rounds are abandoned.
 inline constexpr int kMaxSaslRounds = 8;
+// Without implicit TLS, a port other than 25 that sends no byte of greeting for this long is
+// taken to wait for a TLS ClientHello (the error says to use `ssl'). Port 25 keeps the full
+// greeting timeout: greet-pause delays are a port-25 practice.
+inline constexpr double kSilentGreetingSeconds = 5;
 
 struct BatchItem {
   MailOptions mail;
@@ -48,10 +53,19 @@ class Session {
   // ON_OUTCOME, when given, hears each message's outcome as soon as it is known.
   using OutcomeFn = std::function<void(std::size_t index, const BatchOutcome& outcome)>;
   std::vector<BatchOutcome> send_batch(const std::vector<BatchItem>& items, const OutcomeFn& on_outcome = {});
-  ServerInfo probe();
+  // Describes the server without sending mail; with LOGIN, also runs AUTH (its outcome goes
+  // into the info, it is not thrown). An untrusted certificate (only with
+  // tls.report_untrusted) is reported, and nothing is authenticated over it.
+  ServerInfo probe(bool login = false);
 
  private:
   void open();  // greeting, EHLO/HELO, STARTTLS + EHLO again
+  void await_greeting();  // the early cut-off for a port that waits for TLS
+  void try_login(ServerInfo& info);
+  bool tls_untrusted() const;
+  std::string pin_key() const;  // "HOST:PORT", the key of smtpmail-native-pinned-certificates
+  SmtpError certificate_error(const std::string& what, const net::CertificateFailure& failure) const;
+  SmtpError tls_failure(const net::NetError& e, const std::string& during) const;
   void hello();
   void start_tls_command();
   void start_tls_now();
@@ -92,12 +106,14 @@ class Session {
   const std::string& prepared_user();
   sasl::PolicyInput policy_input() const;
   bool helo_only_ = false;
+  double tls_ms_ = -1;         // the handshake's duration (probe timings)
+  double round_trip_ms_ = -1;  // the first EHLO's
   bool sending_ = false;  // send/send_batch, not probe: a failure says what became of the message
 };
 
 SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std::string_view message);
 std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::vector<BatchItem>& items,
                                      const Session::OutcomeFn& on_outcome = {});
-ServerInfo probe_server(const SessionOptions& options);
+ServerInfo probe_server(const SessionOptions& options, bool login = false);
 
 }  // namespace smtpn::smtp

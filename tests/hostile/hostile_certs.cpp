@@ -91,6 +91,7 @@ const char* cert_name(Cert cert) {
     case Cert::kSelfSigned: return "self-signed";
     case Cert::kWrongHost: return "wrong host";
     case Cert::kExpired: return "expired";
+    case Cert::kNotYetValid: return "not yet valid";
   }
   return "?";
 }
@@ -101,6 +102,7 @@ TestPki::TestPki()
       self_signed_(make_cert({"localhost", "DNS:localhost,IP:127.0.0.1", -kDay, 30 * kDay}, nullptr, 3)),
       wrong_host_(make_cert({"wrong.example", "DNS:wrong.example", -kDay, 30 * kDay}, &ca_, 4)),
       expired_(make_cert({"localhost", "DNS:localhost,IP:127.0.0.1", -3 * kDay, -kDay}, &ca_, 5)),
+      not_yet_valid_(make_cert({"localhost", "DNS:localhost,IP:127.0.0.1", kDay, 30 * kDay}, &ca_, 6)),
       ca_file_(write_pem_file(ca_.cert.get())) {}
 
 TestPki::~TestPki() { ::unlink(ca_file_.c_str()); }
@@ -116,6 +118,7 @@ const KeyAndCert& TestPki::leaf(Cert cert) const {
     case Cert::kSelfSigned: return self_signed_;
     case Cert::kWrongHost: return wrong_host_;
     case Cert::kExpired: return expired_;
+    case Cert::kNotYetValid: return not_yet_valid_;
   }
   return trusted_;
 }

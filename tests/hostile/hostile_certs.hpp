@@ -1,6 +1,6 @@
 // The hostile server's certificates, made with OpenSSL in memory when the suite starts (no key
 // or certificate is committed): a test CA the client trusts, a leaf it signs for localhost and
-// 127.0.0.1, and three leaves the client must refuse (self-signed, wrong host, expired).
+// 127.0.0.1, and four leaves the client must refuse (self-signed, wrong host, expired, not yet valid).
 #pragma once
 
 #include <openssl/evp.h>
@@ -19,6 +19,7 @@ enum class Cert {
   kSelfSigned,  // names right, but nobody vouches for it
   kWrongHost,   // signed by the test CA for wrong.example only
   kExpired,     // signed by the test CA, names right, expired yesterday
+  kNotYetValid,  // signed by the test CA, names right, valid from tomorrow
 };
 const char* cert_name(Cert cert);
 
@@ -41,7 +42,7 @@ class TestPki {
 
  private:
   TestPki();
-  KeyAndCert ca_, trusted_, self_signed_, wrong_host_, expired_;
+  KeyAndCert ca_, trusted_, self_signed_, wrong_host_, expired_, not_yet_valid_;
   std::string ca_file_;
 };
 

@@ -1,0 +1,117 @@
+#include "net/certificate.hpp"
+
+#include <openssl/x509v3.h>
+
+#include "crypto/hex.hpp"
+#include "crypto/openssl_ptr.hpp"
+#include "net/error.hpp"
+
+namespace smtpn::net {
+namespace {
+
+using BioPtr = crypto::OpenSslPtr<BIO, BIO_free_all>;
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+std::string name_text(const X509_NAME* name) {
+  BioPtr bio{BIO_new(BIO_s_mem())};
+  if (!bio) return {};
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
+  return bio_text(bio.get());
+}
+
+std::string time_text(const ASN1_TIME* t) {
+  BioPtr bio{BIO_new(BIO_s_mem())};
+  if (!bio) return {};
+  ASN1_TIME_print(bio.get(), t);
+  return bio_text(bio.get());
+}
+
+}  // namespace
+
+VerifyError classify_verify_result(long code) {
+  switch (code) {
+    case X509_V_OK: return VerifyError::kNone;
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: return VerifyError::kSelfSigned;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: return VerifyError::kUnknownIssuer;
+    case X509_V_ERR_CERT_HAS_EXPIRED: return VerifyError::kExpired;
+    case X509_V_ERR_CERT_NOT_YET_VALID: return VerifyError::kNotYetValid;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH: return VerifyError::kHostnameMismatch;
+    case X509_V_ERR_CERT_REVOKED: return VerifyError::kRevoked;
+    default: return VerifyError::kOther;
+  }
+}
+
+const char* verify_error_name(VerifyError reason) {
+  switch (reason) {
+    case VerifyError::kNone: return "";
+    case VerifyError::kSelfSigned: return "self-signed";
+    case VerifyError::kUnknownIssuer: return "unknown-issuer";
+    case VerifyError::kExpired: return "expired";
+    case VerifyError::kNotYetValid: return "not-yet-valid";
+    case VerifyError::kHostnameMismatch: return "hostname-mismatch";
+    case VerifyError::kRevoked: return "revoked";
+    case VerifyError::kPinMismatch: return "pin-mismatch";
+    case VerifyError::kOther: return "other";
+  }
+  return "other";
+}
+
+const char* verify_error_words(VerifyError reason) {
+  switch (reason) {
+    case VerifyError::kNone: return "the certificate is trusted";
+    case VerifyError::kSelfSigned: return "the certificate is self-signed: no authority you trust vouches for it";
+    case VerifyError::kUnknownIssuer:
+      return "the certificate was issued by an authority this system does not trust (or the server "
+             "did not send its intermediate certificates)";
+    case VerifyError::kExpired: return "the certificate has expired";
+    case VerifyError::kNotYetValid: return "the certificate is not valid yet (is the clock right?)";
+    case VerifyError::kHostnameMismatch: return "the certificate is for a different host name";
+    case VerifyError::kRevoked: return "the certificate has been revoked";
+    case VerifyError::kPinMismatch: return "the certificate is not the one pinned for this server";
+    case VerifyError::kOther: return "the certificate could not be verified";
+  }
+  return "the certificate could not be verified";
+}
+
+std::string colon_hex(std::string_view bytes) {
+  const std::string hex = crypto::hex_encode(bytes);
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    if (i) out.push_back(':');
+    out.append(hex, i, 2);
+  }
+  return out;
+}
+
+std::string certificate_sha256(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &len) != 1)
+    throw NetError(NetError::Kind::kTls, "cannot hash the server certificate");
+  return colon_hex(std::string_view(reinterpret_cast<char*>(md), len));
+}
+
+CertificateInfo certificate_info(X509* cert) {
+  return CertificateInfo{name_text(X509_get_subject_name(cert)), name_text(X509_get_issuer_name(cert)),
+                         time_text(X509_get0_notBefore(cert)), time_text(X509_get0_notAfter(cert)),
+                         certificate_sha256(cert)};
+}
+
+std::vector<CertificateInfo> peer_chain(SSL* ssl) {
+  std::vector<CertificateInfo> chain;
+  // The client keeps the chain the server sent even when verifying it failed the handshake.
+  if (STACK_OF(X509)* certs = SSL_get_peer_cert_chain(ssl))
+    for (int i = 0; i < sk_X509_num(certs); ++i) chain.push_back(certificate_info(sk_X509_value(certs, i)));
+  return chain;
+}
+
+}  // namespace smtpn::net
