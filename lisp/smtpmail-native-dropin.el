@@ -80,9 +80,25 @@ AUTH truncation smtpmail applies (no secret reaches the message)."
                  message-id (smtpmail-native--deliver recipients buffer))
               (smtpmail-native-error
                (smtpmail-native--quit-if-interrupted err)
-               (smtpmail-native--run-failure message-id err nil)
-               (error "Sending failed: %s" (smtpmail-native--error-text err))))))))))
+               (let ((text (smtpmail-native--failure-text err)))
+                 (if (smtpmail-native--offer-queue-p err text)
+                     (let ((file (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
+                                                             (smtpmail-native--queue-variables))))
+                       (smtpmail-native--run-failure message-id err file)
+                       (message "%s" (substitute-command-keys
+                                      "The message is queued; \\[smtpmail-native-send-queued-mail] sends the queue")))
+                   (smtpmail-native--run-failure message-id err nil)
+                   (error "Sending failed: %s" text)))))))))))
   nil)
+
+(defun smtpmail-native--offer-queue-p (err text)
+  "Non-nil when the user wants the message ERR refused for now to be queued.
+Asked only in an interactive Emacs, for a temporary failure (a 4xx
+the brief retry did not get past); TEXT says what happened."
+  (and (memq 'smtpmail-native-temporary-error (get (car err) 'error-conditions))
+       (smtpmail-native-trust--can-ask-p)
+       (y-or-n-p (format "The server refused the message for now (%s).  Queue it to send later? "
+                         text))))
 
 (defun smtpmail-native--message-sending-method (orig &rest args)
   "Around `message-smtpmail-send-it' (ORIG, with ARGS): send natively.

@@ -37,9 +37,11 @@
 (require 'cl-lib)
 (require 'subr-x)
 (require 'smtpmail-native-loader)
+(require 'smtpmail-native-trust)
 (require 'smtpmail-native-config)
 
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
+(declare-function smtpmail-native-server-info "ext:smtpmail-native-module" (&rest args))
 
 (defvar smtpmail-native-trust-file)
 (defvar smtpmail-native-allow-plaintext-auth)
@@ -116,8 +118,13 @@ after a successful AUTH and forgotten after a refused one."
                                      (setq authenticated t)))
                                  (funcall trace lines)))
                   (cl-loop for (key value) on session by #'cddr
-                           unless (memq key '(:host :port :stream-type :helo :ask :settle))
+                           unless (memq key '(:host :port :stream-type :helo :ask :settle
+                                              :credential-source))
                            append (list key value))
+                  ;; A pinned certificate is trusted by its fingerprint alone.
+                  (unless (plist-get session :fingerprint)
+                    (when-let ((pin (smtpmail-native-trust--pin host (plist-get session :port))))
+                      (list :fingerprint pin)))
                   message-args (smtpmail-native--tls-arguments host))
           (lambda (outcome)
             (funcall (plist-get session :settle)
@@ -141,7 +148,58 @@ Return its result.  TRACE is as for `smtpmail-native--module-arguments'."
            (signal (car err) (cdr err))))
       (funcall finish outcome))))
 
+;;;; Describing a server
+
+(defconst smtpmail-native--probe-keywords
+  '(:host :port :stream-type :helo :user :password :mechanisms :allow-plaintext-auth
+    :trust-file :extra-trust-files :client-cert :client-key :fingerprint :verify
+    :timeout :trace)
+  "The keywords of a send that `smtpmail-native-server-info' takes too.")
+
+(defun smtpmail-native--probe (session &rest extra)
+  "Describe the server of SESSION with `smtpmail-native-server-info'.
+The connection is made as a send over SESSION would make it (same
+TLS settings and pin); EXTRA are further keywords (:untrusted-ok,
+:login-only).  Return the module's report plist."
+  (smtpmail-native--ensure-module)
+  (apply #'smtpmail-native-server-info
+         (append (cl-loop for (key value) on (car (smtpmail-native--module-arguments
+                                                   session #'ignore nil))
+                          by #'cddr
+                          when (memq key smtpmail-native--probe-keywords)
+                          append (list key value))
+                 extra)))
+
+(defun smtpmail-native--error-plist (err)
+  "Return the plist of the error ERR, (ERROR-SYMBOL MESSAGE . PLIST), or nil.
+Data before the first keyword (a module older than the plist contract
+puts CODE ENHANCED REPLY there) is skipped."
+  (cl-member-if #'keywordp (cddr err)))
+
+(defun smtpmail-native--certificate-facts (session err)
+  "Return the facts of the certificate refused in ERR, or nil.
+From ERR's plist when the module put them there, else from a probe
+of SESSION's server that describes an untrusted certificate.  nil
+when the failure was not about trusting the certificate."
+  (let ((plist (smtpmail-native--error-plist err)))
+    (if (plist-get plist :verify-error)
+        plist
+      (let ((info (condition-case nil
+                      (smtpmail-native--probe session :untrusted-ok t)
+                    (smtpmail-native-error nil))))
+        (and (plist-get info :verify-error) info)))))
+
+(defun smtpmail-native--error-with (err &rest facts)
+  "Return ERR, an error (ERROR-SYMBOL MESSAGE . PLIST), with FACTS in its plist.
+FACTS go last: a key the module already gave keeps the module's value."
+  (append err facts))
+
 ;;;; One message, with smtpmail's retries
+
+(defconst smtpmail-native--sync-attempts 2
+  "At most this many attempts when a synchronous send gets a 4xx.
+The one retry comes after a second; Emacs waits for a synchronous send,
+so longer waits belong to the queue or to a background send.")
 
 (defun smtpmail-native--auth-would-help (err lines)
   "Non-nil when smtpmail would retry ERR asking for a password.
@@ -177,14 +235,36 @@ when the module is not built."
                   (setq lines (append lines (ensure-list new)))
                   (funcall write-trace new)))
          (attempt 1)
+         (asked-trust nil)
          (result nil))
     (while (not result)
       (setq lines nil)
       (condition-case err
           (setq result (smtpmail-native--call-module #'smtpmail-native-send session trace
                                                      message-args))
+        (smtpmail-native-tls-error
+         (let ((facts (smtpmail-native--certificate-facts session err))
+               (host (plist-get session :host))
+               (port (plist-get session :port)))
+           (cond ((and facts (not asked-trust)
+                       (setq asked-trust t)
+                       (smtpmail-native-trust--query host port facts))
+                  (funcall trace (list "* retrying with the certificate the user trusted")))
+                 (facts
+                  (let ((err (apply #'smtpmail-native--error-with err :host host :port port
+                                    (cl-loop for key in '(:verify-error :certificate :chain
+                                                                        :fingerprint)
+                                             append (list key (plist-get facts key))))))
+                    (signal (car err) (cdr err))))
+                 (t (signal (car err) (cdr err))))))
+        (smtpmail-native-auth-error
+         (let ((err (smtpmail-native--error-with
+                     err :user (plist-get session :user)
+                     :credential-source (plist-get session :credential-source)
+                     :host (plist-get session :host) :port (plist-get session :port))))
+           (signal (car err) (cdr err))))
         (smtpmail-native-temporary-error
-         (unless (< attempt smtpmail-retries)
+         (unless (< attempt (min smtpmail-retries smtpmail-native--sync-attempts))
            (signal (car err) (cdr err)))
          (message "Got transient error code %s when sending; retrying attempt %d..."
                   (nth 2 err) attempt)
@@ -221,6 +301,37 @@ With a server reply that is smtpmail's text, the reply (\"550 5.1.1
                (if (string-empty-p context)
                    summary
                  (format "%s (%s)" summary context)))))))
+
+(defun smtpmail-native--advice (err)
+  "Return what the user can do about the error ERR, as a sentence, or nil.
+From ERR's plist: a :hint about the stream type, an authentication
+refused (which user, and where the credentials came from)."
+  (let* ((plist (smtpmail-native--error-plist err))
+         (port (plist-get plist :port)))
+    (cond
+     ((eq (plist-get plist :hint) 'use-starttls)
+      (format-message "Port %s talks plain SMTP (then STARTTLS), not implicit TLS: set `smtpmail-stream-type' (or the account's :stream-type) to `starttls'" port))
+     ((eq (plist-get plist :hint) 'use-ssl)
+      (format-message "Port %s sends no greeting: it probably expects implicit TLS; set `smtpmail-stream-type' (or the account's :stream-type) to `ssl'" port))
+     ((memq 'smtpmail-native-auth-error (get (car err) 'error-conditions))
+      (let ((user (plist-get plist :user)))
+        (if (not user)
+            (format-message "No user name is configured for %s: set `smtpmail-smtp-user' or add the login to auth-source (M-x smtpmail-native-setup does both)" (plist-get plist :host))
+          (format-message "The server refused user %s, whose credentials came from %s; correct them there, and test the login with M-x smtpmail-native-check-server"
+                          user (smtpmail-native--credential-source-text
+                                (plist-get plist :credential-source)
+                                (plist-get plist :host) port user))))))))
+
+(defun smtpmail-native--failure-text (err)
+  "Return what follows \"Sending failed: \" for ERR, and what to do about it.
+A certificate that is not trusted is described with how to trust it;
+otherwise `smtpmail-native--error-text' and `smtpmail-native--advice'."
+  (let ((plist (smtpmail-native--error-plist err)))
+    (if (and (eq (car err) 'smtpmail-native-tls-error) (plist-get plist :verify-error))
+        (smtpmail-native-trust--refusal (plist-get plist :host) (plist-get plist :port) plist)
+      (let ((text (smtpmail-native--error-text err))
+            (advice (smtpmail-native--advice err)))
+        (if advice (format "%s.  %s" text advice) text)))))
 
 (defun smtpmail-native--run-after-send (message-id result)
   "Run `smtpmail-native-after-send-functions' for MESSAGE-ID and RESULT.

@@ -86,6 +86,19 @@ have set up) and these files.  Use it for a private CA."
   :package-version '(smtpmail-native . "0.1.0")
   :group 'smtpmail-native)
 
+(defcustom smtpmail-native-pinned-certificates nil
+  "Certificates trusted by their SHA-256 fingerprint, per server.
+An alist of (\"HOST:PORT\" . SHA256-HEX).  A server listed here is
+accepted by that fingerprint alone (no certificate authority needs to
+vouch for it, as for a self-signed certificate), and any other
+certificate it presents is refused as changed.  Answering \"always\"
+when a send or \[smtpmail-native-check-server] finds an untrusted
+certificate adds the entry and saves this option with Customize."
+  :type '(alist :key-type (string :tag "HOST:PORT")
+                :value-type (string :tag "SHA-256 (hex)"))
+  :package-version '(smtpmail-native . "0.2.0")
+  :group 'smtpmail-native)
+
 (defcustom smtpmail-native-allow-plaintext-auth 'loopback
   "When PLAIN and LOGIN may send the password without TLS.
 nil means never, t always, `loopback' only to a server on this
@@ -112,7 +125,11 @@ function called with that address that returns non-nil to choose the
 account.  PLIST may hold :server, :port, :stream-type, :user and
 :mechanisms; each one given replaces `smtpmail-smtp-server',
 `smtpmail-smtp-service', `smtpmail-stream-type', `smtpmail-smtp-user'
-and `smtpmail-auth-supported' for that message.  The first match wins;
+and `smtpmail-auth-supported' for that message (`tls' is taken as
+`ssl').  :trust-file names a PEM file of the authorities trusted for
+this server (instead of the system's store) and :fingerprint the
+SHA-256 of the one certificate trusted (as a pin in
+`smtpmail-native-pinned-certificates' does).  The first match wins;
 no match leaves smtpmail's variables as they are.  Example:
 
   ((\"@work\\\\.example\\\\\\='\" :server \"smtp.work.example\" :port 587
@@ -124,9 +141,12 @@ no match leaves smtpmail's variables as they are.  Example:
                        (plist :options ((:server string)
                                         (:port (choice integer string))
                                         (:stream-type (choice (const nil) (const starttls)
-                                                              (const plain) (const ssl)))
+                                                              (const plain) (const ssl)
+                                                              (const tls)))
                                         (:user string)
-                                        (:mechanisms (repeat symbol))))))
+                                        (:mechanisms (repeat symbol))
+                                        (:trust-file file)
+                                        (:fingerprint string)))))
   :package-version '(smtpmail-native . "0.1.0")
   :group 'smtpmail-native)
 
@@ -196,6 +216,7 @@ background send), or nil (a send that signalled the error itself)."
 ;;;; The parts, each owning one thing (lowest first)
 
 (require 'smtpmail-native-loader)       ; finds, builds and loads the module, lazily
+(require 'smtpmail-native-trust)        ; pinned certificates and the trust question
 (require 'smtpmail-native-config)       ; accounts, headers, credentials -> one session
 (require 'smtpmail-native-send)         ; module arguments, retries, error text
 (require 'smtpmail-native-queue)        ; the queue's files
@@ -203,6 +224,8 @@ background send), or nil (a send that signalled the error itself)."
 (require 'smtpmail-native-async)        ; background sends: the job model
 (require 'smtpmail-native-jobs)         ; M-x smtpmail-native-jobs
 (require 'smtpmail-native-dropin)       ; smtpmail-native-send-it
+(require 'smtpmail-native-check)        ; M-x smtpmail-native-check-server
+(require 'smtpmail-native-setup)        ; M-x smtpmail-native-setup
 
 (defun smtpmail-native-unload-function ()
   "Remove the advice `smtpmail-native' put on `message-smtpmail-send-it'."
