@@ -159,7 +159,10 @@ check the server name, or use M-x smtpmail-native-check-server with a prefix arg
                                             :login-only t))))
       (unless (plist-get login :auth)
         (user-error "The login failed: %s"
-                    (smtpmail-native--failure-text (plist-get login :auth-error))))
+                    (smtpmail-native--failure-text
+                     (smtpmail-native--error-with (plist-get login :auth-error)
+                                                  :user user :credential-source 'prompt
+                                                  :host host :port port))))
       (message "Logged in as %s with %s" user (upcase (format "%s" (plist-get login :auth))))
       (let ((file (smtpmail-native-setup--store-secret host port user password)))
         (message "Password stored in %s" (abbreviate-file-name file)))
