@@ -18,7 +18,7 @@
 (setq text-quoting-style 'grave)
 
 (defun smtpmail-native-trustui--fingerprint (cert)
-  "The SHA-256 fingerprint of CERT's certificate, lowercase, as the module writes it."
+  "The SHA-256 fingerprint of CERT's certificate as the module writes it."
   (downcase (smtpmail-native-test-servers-get
              (concat "FINGERPRINT_" (upcase (replace-regexp-in-string "-" "_" cert))) cert)))
 
