@@ -79,9 +79,9 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
          (result (smtpmail-native-e2e--send :user "alice" :password "wonderland-secret"
                                             :mechanisms '(plain) :data msg)))
     (should (equal (plist-get result :accepted) '("rcpt@example.org")))
-    (should (eq (plist-get result :auth) 'plain))
+    (should (equal (plist-get result :auth) "PLAIN"))
     (should (string-prefix-p "TLSv1.3" (plist-get result :tls)))
-    (should (string-prefix-p "250" (plist-get result :reply)))
+    (should (eql (plist-get result :code) 250))
     (should (equal (smtpmail-native-e2e--delivered msg) (list (smtpmail-native-e2e--normalise msg))))))
 
 (ert-deftest smtpmail-native-e2e-login-over-implicit-tls ()
@@ -90,7 +90,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
                                             :stream-type 'tls :user "alice"
                                             :password "wonderland-secret"
                                             :mechanisms '(login) :data msg)))
-    (should (eq (plist-get result :auth) 'login))
+    (should (equal (plist-get result :auth) "LOGIN"))
     (should (plist-get result :tls))
     (should (equal (smtpmail-native-e2e--delivered msg) (list (smtpmail-native-e2e--normalise msg))))))
 
@@ -102,14 +102,14 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
                                             :user "alice"
                                             :password (lambda () (cl-incf asked) "wonderland-secret")
                                             :data msg)))
-    (should (eq (plist-get result :auth) 'cram-md5))
+    (should (equal (plist-get result :auth) "CRAM-MD5"))
     (should-not (plist-get result :tls))
     (should (= asked 1))
     (should (equal (smtpmail-native-e2e--delivered msg) (list (smtpmail-native-e2e--normalise msg))))))
 
 (ert-deftest smtpmail-native-e2e-default-mechanism-over-tls-is-plain ()
-  (should (eq (plist-get (smtpmail-native-e2e--send :user "alice" :password "wonderland-secret") :auth)
-              'plain)))
+  (should (equal (plist-get (smtpmail-native-e2e--send :user "alice" :password "wonderland-secret") :auth)
+              "PLAIN")))
 
 (ert-deftest smtpmail-native-e2e-plain-refused-in-the-clear ()
   (let* ((asked nil)
@@ -125,9 +125,9 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
   (let* ((trace nil)
          (err (smtpmail-native-e2e--should-signal
                (smtpmail-native-e2e--send :user "alice" :password "wrong"
-                                          :trace (lambda (l) (push l trace)))
+                                          :trace (lambda (lines) (dolist (l lines) (push l trace))))
                smtpmail-native-auth-error)))
-    (should (equal (nth 2 err) 535))
+    (should (equal (plist-get (cddr err) :code) 535))
     ;; One AUTH attempt, no retry with another mechanism.
     (should (= 1 (cl-count-if (lambda (l) (string-prefix-p "C: AUTH" l)) trace)))))
 
@@ -142,7 +142,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
          (body (apply #'concat (make-list (/ (* 25 1024 1024) 76) line)))
          (msg (smtpmail-native-e2e--message "big" (concat ".dot first\n" body)))
          (result (smtpmail-native-e2e--send :data msg :timeout 60)))
-    (should (string-prefix-p "250" (plist-get result :reply)))
+    (should (eql (plist-get result :code) 250))
     (should (equal (smtpmail-native-e2e--delivered msg) (list (smtpmail-native-e2e--normalise msg))))))
 
 (ert-deftest smtpmail-native-e2e-several-recipients ()
@@ -159,8 +159,8 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
          (err (smtpmail-native-e2e--should-signal
                (smtpmail-native-e2e--send :recipients '("ok@example.org" "reject-me@example.org") :data msg)
                smtpmail-native-permanent-error)))
-    (should (equal (nth 2 err) 550))
-    (should (equal (nth 3 err) "5.1.1"))
+    (should (equal (plist-get (cddr err) :code) 550))
+    (should (equal (plist-get (cddr err) :enhanced) "5.1.1"))
     (should (string-match-p "reject-me@example.org" (nth 1 err)))
     ;; Nothing may arrive: give a wrongly accepted message the time Exim takes to deliver
     ;; (tens of milliseconds here).
@@ -172,22 +172,22 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
                                             :allow-partial t :data msg)))
     (should (equal (plist-get result :accepted) '("ok@example.org")))
     (should (equal (mapcar #'car (plist-get result :rejected)) '("reject-me@example.org")))
-    (should (string-prefix-p "550" (cdar (plist-get result :rejected))))
+    (should (eql (plist-get (cdar (plist-get result :rejected)) :code) 550))
     (should (= 1 (length (smtpmail-native-e2e--delivered msg))))))
 
 (ert-deftest smtpmail-native-e2e-temporary-failure ()
   (let ((err (smtpmail-native-e2e--should-signal
               (smtpmail-native-e2e--send :recipients '("tempfail@example.org"))
               smtpmail-native-temporary-error)))
-    (should (equal (nth 2 err) 451))
-    (should (equal (nth 3 err) "4.3.0"))))
+    (should (equal (plist-get (cddr err) :code) 451))
+    (should (equal (plist-get (cddr err) :enhanced) "4.3.0"))))
 
 (ert-deftest smtpmail-native-e2e-rejected-at-end-of-data ()
   (let ((err (smtpmail-native-e2e--should-signal
               (smtpmail-native-e2e--send :recipients '("datareject@example.org"))
               smtpmail-native-permanent-error)))
-    (should (equal (nth 2 err) 554))
-    (should (string-match-p "end of data" (nth 4 err)))))
+    (should (equal (plist-get (cddr err) :code) 554))
+    (should (string-match-p "end of data" (plist-get (cddr err) :reply)))))
 
 (ert-deftest smtpmail-native-e2e-connection-refused ()
   "Port 1 on loopback has no listener here: the error says so and carries no reply."
@@ -196,7 +196,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
                                     :data "x" :timeout 5)
               smtpmail-native-connection-error)))
     (should (string-match-p "refused" (nth 1 err)))
-    (should-not (nth 2 err))))
+    (should-not (plist-get (cddr err) :code))))
 
 ;;;; Certificates
 
@@ -255,7 +255,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
     (smtpmail-native-send :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT" "self-signed")
                           :verify nil :from "a@example.org" :recipients '("b@example.org")
                           :data (smtpmail-native-e2e--message "noverify") :timeout 20
-                          :trace (lambda (l) (push l trace)))
+                          :trace (lambda (lines) (dolist (l lines) (push l trace))))
     (should (cl-some (lambda (l) (string-match-p "NOT VERIFIED" l)) trace))))
 
 (ert-deftest smtpmail-native-e2e-server-info ()
@@ -305,7 +305,9 @@ and a message that starts in plain words and names the pin that would trust it."
         (should (equal (car (plist-get plist :chain)) leaf))
         (should (string-prefix-p "the server certificate was refused: the certificate " (nth 1 err)))
         (should (string-search (format "(\"localhost:%d\" . \"%s\")" port fp) (nth 1 err)))
-        (should (string-search "smtpmail-native-pinned-certificates" (nth 1 err)))))))
+        (should (string-search "smtpmail-native-pinned-certificates" (nth 1 err)))
+        (should (eq (plist-get plist :phase) 'starttls))
+        (should (eq (plist-get plist :delivery) 'not-sent))))))
 
 (ert-deftest smtpmail-native-e2e-pin-from-the-error-is-accepted ()
   "The fingerprint an error offers, passed back as :fingerprint, sends."
@@ -367,7 +369,7 @@ and a message that starts in plain words and names the pin that would trust it."
                                           :trust-file (smtpmail-native-e2e--get "CA_FILE")
                                           :login-only t :user "alice" :password "wrong" :timeout 20)))
     (should (plist-get good :verified))
-    (should (eq (plist-get good :auth) 'plain))
+    (should (equal (plist-get good :auth) "PLAIN"))
     (should-not (plist-get good :auth-error))
     (should-not (plist-get bad :auth))
     (should (eq (car (plist-get bad :auth-error)) 'smtpmail-native-auth-error))
@@ -378,6 +380,7 @@ and a message that starts in plain words and names the pin that would trust it."
               (smtpmail-native-e2e--send :stream-type 'ssl)
               smtpmail-native-tls-error)))
     (should (eq (plist-get (cddr err) :hint) 'use-starttls))
+    (should (eq (plist-get (cddr err) :phase) 'tls))
     (should (string-prefix-p "the server talks plain SMTP on port" (nth 1 err)))))
 
 (ert-deftest smtpmail-native-e2e-starttls-against-an-implicit-tls-port-says-use-ssl ()
@@ -389,6 +392,7 @@ and a message that starts in plain words and names the pin that would trust it."
                smtpmail-native-timeout))
          (took (- (float-time) start)))
     (should (eq (plist-get (cddr err) :hint) 'use-ssl))
+    (should (eq (plist-get (cddr err) :phase) 'greeting))
     (should (string-search "`ssl'" (nth 1 err)))
     (should (< took 30))))
 
@@ -404,14 +408,14 @@ and a message that starts in plain words and names the pin that would trust it."
            :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
            :trust-file (smtpmail-native-e2e--get "CA_FILE") :stream-type 'starttls
            :user "alice" :password "wonderland-secret" :timeout 20
-           :trace (lambda (l) (push l trace))
+           :trace (lambda (lines) (dolist (l lines) (push l trace)))
            :messages (list (list :from "sender@example.org" :recipients '("rcpt@example.org") :data one)
                            (list :from "sender@example.org" :recipients '("reject-me@example.org") :data two)
                            (list :from "sender@example.org" :recipients '("rcpt@example.org") :data three)))))
     (should (= 3 (length outcomes)))
     (should (equal (plist-get (nth 0 outcomes) :accepted) '("rcpt@example.org")))
     (should (eq (car (nth 1 outcomes)) 'smtpmail-native-permanent-error))
-    (should (equal (nth 2 (nth 1 outcomes)) 550))
+    (should (equal (plist-get (cddr (nth 1 outcomes)) :code) 550))
     (should (equal (plist-get (nth 2 outcomes) :accepted) '("rcpt@example.org")))
     ;; One connection, one AUTH; RSET before each later message, and one for the refusal.
     (should (= 1 (cl-count-if (lambda (l) (string-prefix-p "* connected" l)) trace)))
@@ -440,7 +444,7 @@ and a message that starts in plain words and names the pin that would trust it."
     (dolist (mech '(plain login cram-md5))
       (let ((trace nil))
         (smtpmail-native-e2e--send :user "alice" :password password :mechanisms (list mech)
-                                   :trace (lambda (l) (push l trace)))
+                                   :trace (lambda (lines) (dolist (l lines) (push l trace))))
         (should (cl-some (lambda (l) (string-match-p "<redacted>\\|AUTH CRAM-MD5" l)) trace))
         (dolist (line trace)
           (dolist (secret forbidden)

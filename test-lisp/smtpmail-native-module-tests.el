@@ -42,8 +42,10 @@
 (require 'rfc2104)
 (require 'sasl)
 (require 'sasl-cram)
+(require 'cl-lib)
 (require 'seq)
 (require 'smtpmail-native)
+(require 'smtpmail-native-test-servers)
 
 ;; `require' does not load the module; these tests are about it, so load it now.
 (smtpmail-native-module-load)
@@ -56,6 +58,8 @@
 (declare-function smtpmail-native-base64-decode "ext:smtpmail-native-module" (string))
 (declare-function smtpmail-native-cram-md5-response "ext:smtpmail-native-module"
                   (user password challenge))
+(declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
+(declare-function smtpmail-native-server-info "ext:smtpmail-native-module" (&rest args))
 
 ;;;; Helpers
 
@@ -179,7 +183,7 @@ at most 64 bytes; `hmac-md5' (hmac-def.el) covers every key length."
                                :type 'smtpmail-native-decode-error)))
         (should (eq (car err) 'smtpmail-native-decode-error))
         (should (stringp (nth 1 err)))
-        (should (equal (nth 2 err) (cdr case)))))))
+        (should (equal (cddr err) (list :offset (cdr case))))))))
 
 (ert-deftest smtpmail-native-test-cram-md5-oversized-challenge ()
   "A challenge over 4096 characters signals `smtpmail-native-protocol-error'."
@@ -247,9 +251,8 @@ at fault, and the error is caught as a `smtpmail-native-error'."
       (ert-info ((format "input %S" input))
         (let ((err (smtpmail-native-test--decode-error input)))
           (should (eq (car err) 'smtpmail-native-decode-error))
-          (should (= (length (cdr err)) 2))
           (should (stringp (nth 1 err)))
-          (should (equal (nth 2 err) offset))
+          (should (equal (cddr err) (list :offset offset)))
           (should (string-match-p "base64" (error-message-string err))))))))
 
 (ert-deftest smtpmail-native-test-base64-unibyte-is-byte-exact ()
@@ -366,7 +369,7 @@ Big strings must not reach `should' directly: ERT would print them."
   '(smtpmail-native-connection-error smtpmail-native-tls-error
     smtpmail-native-auth-error smtpmail-native-protocol-error smtpmail-native-timeout
     smtpmail-native-temporary-error smtpmail-native-permanent-error
-    smtpmail-native-decode-error)
+    smtpmail-native-decode-error smtpmail-native-cancelled smtpmail-native-interrupted)
   "Every error the module signals below `smtpmail-native-error'.")
 
 (ert-deftest smtpmail-native-test-error-hierarchy ()
@@ -387,6 +390,120 @@ Big strings must not reach `should' directly: ERT would print them."
                          (smtpmail-native-error (car err)))
                        symbol))
         (should (string-prefix-p message (error-message-string (list symbol "detail"))))))))
+
+;;;; Callbacks and server bytes, through a real session
+
+(define-error 'smtpmail-native-test--own-error "A test's own error")
+
+(defun smtpmail-native-test--sink-send (port &rest args)
+  "Send a small message to the sink on PORT with ARGS; return (RESULT . TRACE).
+TRACE is every line the :trace function was given, in order; each call
+must hand over a list of strings."
+  (let* ((trace nil)
+         (result (apply #'smtpmail-native-send
+                        (append args
+                                (list :host "127.0.0.1" :port port :helo "client.test"
+                                      :from "a@example.org" :recipients '("b@example.org")
+                                      :data "Subject: t\n\nhello\n" :timeout 10
+                                      :trace (lambda (lines)
+                                               (should (proper-list-p lines))
+                                               (dolist (l lines)
+                                                 (should (stringp l))
+                                                 (push l trace))))))))
+    (cons result (nreverse trace))))
+
+(ert-deftest smtpmail-native-test-password-exit-comes-back-intact ()
+  "A :password function's signal or throw is raised again exactly, after QUIT.
+It is called once; no mail command follows it."
+  (let ((port (smtpmail-native-test-servers-start-sink "--auth"))
+        (calls 0)
+        (trace nil))
+    (unwind-protect
+        (let ((send (lambda (password)
+                      (smtpmail-native-send
+                       :host "127.0.0.1" :port port :helo "client.test" :user "u"
+                       :password password :mechanisms '(plain)
+                       :from "a@example.org" :recipients '("b@example.org")
+                       :data "x\n" :timeout 10
+                       :trace (lambda (lines) (setq trace (append trace lines)))))))
+          ;; A signal, with its data as it was.
+          (should (equal (condition-case err
+                             (funcall send (lambda ()
+                                             (cl-incf calls)
+                                             (signal 'smtpmail-native-test--own-error '("boom" 42))))
+                           (smtpmail-native-test--own-error err))
+                         '(smtpmail-native-test--own-error "boom" 42)))
+          (should (= calls 1))
+          (should (member "C: QUIT" trace))
+          (should-not (seq-find (lambda (l) (string-prefix-p "C: AUTH" l)) trace))
+          (should-not (seq-find (lambda (l) (string-prefix-p "C: MAIL" l)) trace))
+          ;; A throw, with its tag and value.
+          (setq trace nil calls 0)
+          (should (equal (catch 'smtpmail-native-test--tag
+                           (funcall send (lambda ()
+                                           (cl-incf calls)
+                                           (throw 'smtpmail-native-test--tag 'thrown)))
+                           'not-thrown)
+                         'thrown))
+          (should (= calls 1))
+          (should (member "C: QUIT" trace))
+          ;; A non-string is the function's fault, raised as Emacs raises it.
+          (should (eq (car (should-error (funcall send (lambda () 42)))) 'wrong-type-argument)))
+      (smtpmail-native-test-servers-stop-sink port))))
+
+(ert-deftest smtpmail-native-test-outcome-plist ()
+  "A result and an error carry the contract's keys, with :delivery and :phase."
+  (let ((port (smtpmail-native-test-servers-start-sink)))
+    (unwind-protect
+        (progn
+          (pcase-let ((`(,result . ,trace) (smtpmail-native-test--sink-send port)))
+            (should (eq (plist-get result :delivery) 'sent))
+            (should (eql (plist-get result :code) 250))
+            (should (equal (plist-get result :enhanced) "2.0.0"))
+            (should (string-prefix-p "2.0.0 OK" (plist-get result :reply)))
+            (should (equal (plist-get result :accepted) '("b@example.org")))
+            (should (eql (plist-get result :port) port))
+            (should (equal (plist-get result :host) "127.0.0.1"))
+            (should (member "C: QUIT" trace)))
+          (let ((err (should-error (smtpmail-native-test--sink-send
+                                    port :recipients '("b@example.org" "reject-me@example.org"))
+                                   :type 'smtpmail-native-permanent-error)))
+            (should (stringp (nth 1 err)))
+            (should (string-match-p "reject-me@example.org" (nth 1 err)))
+            (let ((plist (cddr err)))
+              (should (eq (plist-get plist :phase) 'envelope))
+              (should (eq (plist-get plist :delivery) 'not-sent))
+              (should (eql (plist-get plist :code) 550))
+              (should (equal (plist-get plist :enhanced) "5.1.1"))
+              (should (equal (mapcar #'car (plist-get plist :rejected)) '("reject-me@example.org")))
+              (should (eql (plist-get (cdar (plist-get plist :rejected)) :code) 550))))
+          (let ((err (should-error (smtpmail-native-send :host "127.0.0.1" :port port
+                                                         :from "a\nb@example.org" :recipients '("b@c")
+                                                         :data "x")
+                                   :type 'smtpmail-native-error)))
+            (should (eq (plist-get (cddr err) :phase) 'arguments))
+            (should (eq (plist-get (cddr err) :delivery) 'not-sent))))
+      (smtpmail-native-test-servers-stop-sink port))))
+
+(ert-deftest smtpmail-native-test-server-bytes-not-utf-8 ()
+  "A Latin-1 byte in the greeting, an EHLO line and the final 250 breaks nothing.
+The strings holding it are unibyte, byte for byte; the message is sent."
+  (let ((port (smtpmail-native-test-servers-start-sink "--latin1")))
+    (unwind-protect
+        (pcase-let ((`(,result . ,trace) (smtpmail-native-test--sink-send port)))
+          (should (eq (plist-get result :delivery) 'sent))
+          (should (eql (plist-get result :code) 250))
+          (let ((reply (plist-get result :reply)))
+            (should-not (multibyte-string-p reply))
+            (should (string-suffix-p (unibyte-string ?c ?a ?f #xe9) reply)))
+          (let ((greeting (seq-find (lambda (l) (string-prefix-p "S: 220" l)) trace)))
+            (should greeting)
+            (should-not (multibyte-string-p greeting)))
+          (should (seq-find (lambda (l) (string-match-p "greets client.test caf" l)) trace))
+          (should (member "C: QUIT" trace))
+          (let ((info (smtpmail-native-server-info :host "127.0.0.1" :port port :timeout 10)))
+            (should (string-suffix-p (unibyte-string #xe9) (plist-get info :greeting)))))
+      (smtpmail-native-test-servers-stop-sink port))))
 
 ;;;; Version and docstrings
 

@@ -43,7 +43,7 @@ Return (RESULT ID TRACE-LINES)."
                         :trust-file (smtpmail-native-test-servers-get "CA_FILE")
                         :from "alice@example.org" :recipients '("bob@example.org")
                         :data (concat "Subject: sasl\r\nX-Test-Id: " id "\r\n\r\nHello.\r\n")
-                        :trace (lambda (line) (push line trace))
+                        :trace (lambda (lines) (dolist (line lines) (push line trace)))
                         :timeout 20
                         args)))
     (list result id (nreverse trace))))
@@ -59,7 +59,7 @@ Return (RESULT ID TRACE-LINES)."
         (pcase-let ((`(,result ,id ,trace)
                      (smtpmail-native-sasl-tests--send port :user "alice" :password "wonderland-secret"
                                                        :mechanisms (list mech))))
-          (should (eq (plist-get result :auth) mech))
+          (should (equal (plist-get result :auth) (upcase (symbol-name mech))))
           (should (smtpmail-native-compat--one id))
           (should (member (format "* authenticated with %s" (upcase (symbol-name mech))) trace))
           (smtpmail-native-sasl-fixture-no-secret-in trace "alice" "wonderland-secret"))))))
@@ -71,7 +71,7 @@ Return (RESULT ID TRACE-LINES)."
     (should (equal (plist-get (car (smtpmail-native-sasl-tests--send
                                     port :user "alice" :password "wonderland-secret"))
                               :auth)
-                   'scram-sha-256))))
+                   "SCRAM-SHA-256"))))
 
 (ert-deftest smtpmail-native-sasl-dovecot-wrong-password ()
   "A wrong password fails SCRAM with the server's 535, and no mail is relayed."
@@ -80,7 +80,7 @@ Return (RESULT ID TRACE-LINES)."
          (err (should-error (smtpmail-native-sasl-tests--send port :user "alice" :password "wrong"
                                                               :mechanisms '(scram-sha-256))
                             :type 'smtpmail-native-auth-error)))
-    (should (equal (nth 2 err) 535))))
+    (should (equal (plist-get (cddr err) :code) 535))))
 
 (ert-deftest smtpmail-native-sasl-dovecot-saslprep ()
   "A decomposed non-ASCII login works: the module's SASLprep (NFKC) normalises it.
@@ -106,7 +106,7 @@ arguments, which pass the credentials as the user gave them."
         (should (equal (plist-get (car (apply #'smtpmail-native-sasl-tests--send port
                                               (plist-put (copy-sequence args) :mechanisms (list mech))))
                                   :auth)
-                       mech))))))
+                       (upcase (symbol-name mech))))))))
 
 ;;;; Exim with Cyrus SASL
 
@@ -119,14 +119,14 @@ arguments, which pass the credentials as the user gave them."
         (pcase-let ((`(,result ,id ,trace)
                      (smtpmail-native-sasl-tests--send port :user "alice" :password "wonderland-secret"
                                                        :mechanisms (list mech))))
-          (should (eq (plist-get result :auth) mech))
+          (should (equal (plist-get result :auth) (upcase (symbol-name mech))))
           (should (smtpmail-native-compat--one id "cyrus"))
           (smtpmail-native-sasl-fixture-no-secret-in trace "alice" "wonderland-secret"))))
     ;; The default order picks SCRAM-SHA-256 out of PLAIN LOGIN CRAM-MD5 SCRAM-* DIGEST-MD5.
     (should (equal (plist-get (car (smtpmail-native-sasl-tests--send
                                     port :user "alice" :password "wonderland-secret"))
                               :auth)
-                   'scram-sha-256))
+                   "SCRAM-SHA-256"))
     (dolist (mech '(scram-sha-256 digest-md5))
       (ert-info ((symbol-name mech) :prefix "wrong password: ")
         (should-error (smtpmail-native-sasl-tests--send port :user "alice" :password "wrong"
@@ -198,19 +198,19 @@ arguments, which pass the credentials as the user gave them."
     (pcase-let ((`(,result ,id ,_trace)
                  (smtpmail-native-sasl-tests--send port :user "alice"
                                                    :client-cert (car alice) :client-key (cdr alice))))
-      (should (eq (plist-get result :auth) 'external))
+      (should (equal (plist-get result :auth) "EXTERNAL"))
       (should (smtpmail-native-compat--one id "external")))
     ;; Another name in the certificate: the server refuses, and no other mechanism is tried.
     (let ((err (should-error (smtpmail-native-sasl-tests--send port :user "alice" :password "wonderland-secret"
                                                                :client-cert (car mallory)
                                                                :client-key (cdr mallory))
                              :type 'smtpmail-native-auth-error)))
-      (should (equal (nth 2 err) 535)))
+      (should (equal (plist-get (cddr err) :code) 535)))
     ;; Without a certificate EXTERNAL is neither offered nor chosen.
-    (should (eq (plist-get (car (smtpmail-native-sasl-tests--send port :user "alice"
+    (should (equal (plist-get (car (smtpmail-native-sasl-tests--send port :user "alice"
                                                                   :password "wonderland-secret"))
                            :auth)
-                'plain))))
+                "PLAIN"))))
 
 ;;;; OAuth 2 against Dovecot's oauth2 passdb
 
@@ -222,21 +222,21 @@ arguments, which pass the credentials as the user gave them."
     ;; A token source puts OAUTHBEARER first; a function is called for the token.
     (pcase-let ((`(,result ,id ,trace)
                  (smtpmail-native-sasl-tests--send port :user "alice" :oauth2-token (lambda () token))))
-      (should (eq (plist-get result :auth) 'oauthbearer))
+      (should (equal (plist-get result :auth) "OAUTHBEARER"))
       (should (smtpmail-native-compat--one id))
       (smtpmail-native-sasl-fixture-no-secret-in trace "alice" token))
     ;; XOAUTH2 with the token in the password slot, as an auth-source entry would have it.
     (should (equal (plist-get (car (smtpmail-native-sasl-tests--send port :user "alice" :password token
                                                                      :mechanisms '(xoauth2)))
                               :auth)
-                   'xoauth2))
+                   "XOAUTH2"))
     ;; Dovecot's error documents: RFC 7628's status for OAUTHBEARER, Google's for XOAUTH2.
     (pcase-dolist (`(,mech . ,status) '((oauthbearer . "invalid_token") (xoauth2 . "401")))
       (ert-info ((symbol-name mech) :prefix "refused token: ")
         (let ((err (should-error (smtpmail-native-sasl-tests--send port :user "alice" :oauth2-token "expired"
                                                                    :mechanisms (list mech))
                                  :type 'smtpmail-native-auth-error)))
-          (should (equal (nth 2 err) 535))
+          (should (equal (plist-get (cddr err) :code) 535))
           (should (string-search (concat "the token was refused, OAuth status " status) (cadr err))))))))
 
 (ert-deftest smtpmail-native-sasl-oauth-token-function ()
@@ -280,7 +280,7 @@ machine localhost port %d login alice password wonderland-secret smtp-auth \"cra
                          (smtpmail-native-compat--send "To: bob@example.org\n")))))
           (advice-remove 'smtpmail-native-send 'sasl-test-spy))
         ;; SCRAM is offered by the second server, but the entry's list wins.
-        (should (equal (reverse trace) '(xoauth2 cram-md5)))))))
+        (should (equal (reverse trace) '("XOAUTH2" "CRAM-MD5")))))))
 
 ;;;; The Lisp side alone
 

@@ -4,7 +4,7 @@
 usage: sink.py [--host 127.0.0.1] [--port 0] [--print-port] [--store DIR]
                [--capabilities PIPELINING,8BITMIME,SIZE,...] [--chunking] [--auth]
                [--size-limit BYTES] [--tls-cert FILE --tls-key FILE [--tls-on-connect]]
-               [--throttle BYTES_PER_SECOND]
+               [--throttle BYTES_PER_SECOND] [--latin1]
 
 Accepts every message (EHLO/HELO, MAIL, RCPT, DATA, BDAT, RSET, NOOP, VRFY, HELP, QUIT,
 plus STARTTLS/AUTH when enabled), handles pipelined commands, and either discards each
@@ -24,7 +24,8 @@ before any reply: the client cannot know whether it was delivered. "slowdotN" (e
 slowdot3) stores the message and answers the final dot N seconds later. --throttle
 BYTES_PER_SECOND makes it read slowly: a slow server. --report-sessions prints
 "closed N" on stdout (flushed) when a connection ends, N counting connections from 1, so a
-test can wait for a session to be over instead of sleeping.
+test can wait for a session to be over instead of sleeping. --latin1 puts a byte that is not
+UTF-8 (Latin-1 "\xe9") into the greeting, the first EHLO line and the 250 after a message.
 """
 
 import argparse
@@ -115,8 +116,10 @@ class Session(asyncio.Protocol):
         self.drop_after_dot = False
         self.reply_delay = 0
 
-    def reply(self, text):
-        self.out.append(text.encode("utf-8", "replace") + CRLF)
+    def reply(self, text, latin1=False):
+        # LATIN1: with --latin1, the line ends in a byte that is not UTF-8 (a careless server).
+        extra = b" caf\xe9" if latin1 and self.sink.args.latin1 else b""
+        self.out.append(text.encode("utf-8", "replace") + extra + CRLF)
 
     def flush(self):
         if self.out and self.transport is not None and self.mode != "closed":
@@ -127,7 +130,7 @@ class Session(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
-        self.reply("220 sink.localhost ESMTP sink.py ready")
+        self.reply("220 sink.localhost ESMTP sink.py ready", latin1=True)
         self.flush()
 
     def data_received(self, chunk):
@@ -215,7 +218,7 @@ class Session(asyncio.Protocol):
                 data = data[1:]
             data = data.replace(b"\r\n.", b"\r\n")
             n = self.sink.store(data, self.envelope("DATA", len(data)))
-            if not self.final_reply(f"250 2.0.0 OK id={n}"):
+            if not self.final_reply(f"250 2.0.0 OK id={n}", latin1=True):
                 return False
         self.reset()
         return True
@@ -246,7 +249,7 @@ class Session(asyncio.Protocol):
         self.reset()
         return True
 
-    def final_reply(self, text):
+    def final_reply(self, text, latin1=False):
         """Answer a stored message, unless a fault mode says otherwise; False: connection cut."""
         if self.drop_after_dot:
             self.flush()
@@ -256,11 +259,11 @@ class Session(asyncio.Protocol):
         if self.reply_delay:
             def late():
                 if self.mode != "closed":
-                    self.reply(text)
+                    self.reply(text, latin1)
                     self.flush()
             asyncio.get_running_loop().call_later(self.reply_delay, late)
             return True
-        self.reply(text)
+        self.reply(text, latin1)
         return True
 
     def envelope(self, via, size):
@@ -291,7 +294,7 @@ class Session(asyncio.Protocol):
             caps = [c for c in caps if c != "STARTTLS"]
         lines = ["sink.localhost greets " + (arg or "you")] + caps
         for i, text in enumerate(lines):
-            self.reply(("250 " if i == len(lines) - 1 else "250-") + text)
+            self.reply(("250 " if i == len(lines) - 1 else "250-") + text, latin1=i == 0)
 
     def cmd_HELO(self, arg):
         self.helo = arg
@@ -539,6 +542,8 @@ def main():
                     help="read at most this many bytes per second (a slow server)")
     ap.add_argument("--report-sessions", action="store_true",
                     help='print "closed N" when connection N ends')
+    ap.add_argument("--latin1", action="store_true",
+                    help="a Latin-1 byte in the greeting, the first EHLO line and the final 250")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--tls-on-connect", action="store_true",

@@ -44,6 +44,7 @@ class ScriptedTransport final : public net::Transport {
 
   // --- configuration ---
   bool loopback = false;                           // peer_is_loopback()
+  std::function<bool()> interrupt;                 // C-g: checked before every read
   bool fail_tls = false;                           // start_tls throws NetError(kTls)
   std::optional<net::ChannelBindingData> binding;  // channel_binding() once TLS is up
 
@@ -102,6 +103,7 @@ class ScriptedTransport final : public net::Transport {
 
   // --- net::Transport ---
   std::size_t read_some(char* buf, std::size_t size, net::Deadline deadline) override {
+    if (interrupt && interrupt()) throw net::NetError(net::NetError::Kind::kInterrupted, "interrupted (scripted)");
     if (segments_.empty()) {
       if (hung_up_) throw net::NetError(net::NetError::Kind::kClosed, "connection closed by the server");
       throw net::NetError(net::NetError::Kind::kTimeout, "the scripted server never answered");

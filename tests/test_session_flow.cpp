@@ -95,7 +95,7 @@ TEST_CASE("the trace shows the conversation and progress ends with the whole mes
   };
   x.send();
   CHECK(phases == std::vector<Phase>{Phase::kGreeting, Phase::kHello, Phase::kStartTls, Phase::kEnvelope,
-                                     Phase::kData, Phase::kDone});
+                                     Phase::kData, Phase::kQuit});
   CHECK(last_total > 0);
   CHECK(last_sent == last_total);
   CHECK(x.traced("S: 220 mx.test ESMTP ready"));

@@ -13,9 +13,10 @@ namespace {
 
 crypto::Secret secret_arg(Env& env, emacs_value v) { return crypto::Secret{env.bytes(v)}; }
 
-std::vector<Datum> offset_detail(std::optional<std::size_t> offset) {
+// A decode error's plist: (:offset N), the position at fault.
+DatumList offset_detail(std::optional<std::size_t> offset) {
   if (!offset) return {};
-  return {Datum{static_cast<std::intmax_t>(*offset)}};
+  return {Symbol{":offset"}, Datum{static_cast<std::intmax_t>(*offset)}};
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "common/utf8.hpp"
+
 namespace smtpn::emacs {
 
 void Env::check() {
@@ -75,8 +77,11 @@ emacs_value Env::unibyte(std::string_view bytes) {
   return v;
 }
 
-emacs_value Env::text(std::string_view utf8) {
-  emacs_value v = raw_->make_string(raw_, utf8.data(), static_cast<ptrdiff_t>(utf8.size()));
+emacs_value Env::text(std::string_view bytes) {
+  // make_string signals on anything but valid UTF-8 (Emacs 28+), and a server's reply may
+  // hold Latin-1 or garbage: those keep their bytes as a unibyte string instead.
+  if (!is_valid_utf8(bytes)) return unibyte(bytes);
+  emacs_value v = raw_->make_string(raw_, bytes.data(), static_cast<ptrdiff_t>(bytes.size()));
   check();
   return v;
 }
@@ -132,5 +137,72 @@ void Env::wrong_type(const char* predicate, emacs_value v) {
 }
 
 void Env::signal(emacs_value symbol, emacs_value data) { raw_->non_local_exit_signal(raw_, symbol, data); }
+
+void Env::throw_to(emacs_value tag, emacs_value value) { raw_->non_local_exit_throw(raw_, tag, value); }
+
+Env::Exit Env::take_exit() {
+  Exit exit{emacs_funcall_exit_return, nullptr, nullptr};
+  exit.kind = raw_->non_local_exit_get(raw_, &exit.symbol, &exit.data);
+  raw_->non_local_exit_clear(raw_);
+  return exit;
+}
+
+void Env::raise(const Exit& exit) {
+  if (exit.kind == emacs_funcall_exit_throw)
+    throw_to(exit.symbol, exit.data);
+  else if (exit.kind == emacs_funcall_exit_signal)
+    signal(exit.symbol, exit.data);
+}
+
+bool Env::should_quit() { return raw_->should_quit(raw_); }
+
+void Env::consume_quit() {
+  if (!should_quit()) return;
+  raw_->funcall(raw_, intern("ignore"), 0, nullptr);  // funcall notices the quit flag first
+  if (raw_->non_local_exit_check(raw_) != emacs_funcall_exit_return) take_exit();
+}
+
+emacs_value Env::make_global_ref(emacs_value v) {
+  emacs_value ref = raw_->make_global_ref(raw_, v);
+  check();
+  return ref;
+}
+
+void Env::free_global_ref(emacs_value v) {
+  raw_->free_global_ref(raw_, v);
+  check();
+}
+
+emacs_value Env::make_user_ptr(emacs_finalizer finalizer, void* p) {
+  emacs_value v = raw_->make_user_ptr(raw_, finalizer, p);
+  check();
+  return v;
+}
+
+void* Env::user_ptr(emacs_value v) {
+  void* p = raw_->get_user_ptr(raw_, v);
+  check();
+  return p;
+}
+
+emacs_finalizer Env::user_finalizer(emacs_value v) {
+  emacs_finalizer f = raw_->get_user_finalizer(raw_, v);
+  check();
+  return f;
+}
+
+int Env::open_channel(emacs_value process) {
+  const int fd = raw_->open_channel(raw_, process);
+  check();
+  return fd;
+}
+
+emacs_value Env::make_function(ptrdiff_t min_arity, ptrdiff_t max_arity,
+                               emacs_value (*function)(emacs_env*, ptrdiff_t, emacs_value*, void*) noexcept,
+                               const char* docstring, void* data) {
+  emacs_value fn = raw_->make_function(raw_, min_arity, max_arity, function, docstring, data);
+  check();
+  return fn;
+}
 
 }  // namespace smtpn::emacs

@@ -22,7 +22,7 @@ struct PendingExit {};
 class Env {
  public:
   explicit Env(emacs_env* raw) : raw_(raw) {}
-  emacs_env* raw() const { return raw_; }
+  emacs_env* raw() const { return raw_; }  // for Emacs-version checks only; calls go through Env
 
   emacs_value intern(const char* name);
   emacs_value nil() { return intern("nil"); }
@@ -40,7 +40,9 @@ class Env {
   // The same, for a message: copied once into a buffer that is not zero-filled first.
   ByteBuffer message_bytes(emacs_value string);
   emacs_value unibyte(std::string_view bytes);
-  emacs_value text(std::string_view utf8);  // a (multibyte when needed) string from UTF-8
+  // A string from any bytes (a server's included): valid UTF-8 becomes a multibyte string
+  // (unibyte when ASCII), anything else a unibyte string, so it can never signal.
+  emacs_value text(std::string_view bytes);
   emacs_value integer(std::intmax_t n);
   emacs_value list(std::span<emacs_value> items);
   emacs_value floating(double d);
@@ -54,6 +56,33 @@ class Env {
   [[noreturn]] void wrong_type(const char* predicate, emacs_value v);
 
   void signal(emacs_value symbol, emacs_value data);
+  void throw_to(emacs_value tag, emacs_value value);
+
+  // The pending non-local exit, taken out of Emacs: its kind (signal or throw) and its
+  // symbol/tag and data/value, which stay valid until this module call returns.
+  struct Exit {
+    emacs_funcall_exit kind;
+    emacs_value symbol;
+    emacs_value data;
+  };
+  Exit take_exit();
+  void raise(const Exit& exit);  // makes EXIT pending again, exactly as it was
+
+  bool should_quit();
+  // C-g was pressed: consume it (Emacs clears its quit flag as it signals `quit', which is
+  // caught here), so a caller that already reported the interruption is not hit twice.
+  void consume_quit();
+
+  // The few raw operations the bindings need, each checked.
+  emacs_value make_global_ref(emacs_value v);
+  void free_global_ref(emacs_value v);
+  emacs_value make_user_ptr(emacs_finalizer finalizer, void* p);
+  void* user_ptr(emacs_value v);
+  emacs_finalizer user_finalizer(emacs_value v);
+  int open_channel(emacs_value process);
+  emacs_value make_function(ptrdiff_t min_arity, ptrdiff_t max_arity,
+                            emacs_value (*function)(emacs_env*, ptrdiff_t, emacs_value*, void*) noexcept,
+                            const char* docstring, void* data);
 
  private:
   void check();

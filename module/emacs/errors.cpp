@@ -26,15 +26,27 @@ constexpr std::array kErrors = {
                     "The SMTP server refused (permanent failure)"},
     ErrorDefinition{ErrorKind::kDecode, "smtpmail-native-decode-error", "Cannot decode the data"},
     ErrorDefinition{ErrorKind::kCancelled, "smtpmail-native-cancelled", "The background send was cancelled"},
+    ErrorDefinition{ErrorKind::kInterrupted, "smtpmail-native-interrupted", "The SMTP session was interrupted"},
 };
 
+}  // namespace
+
 emacs_value to_lisp(Env& env, const Datum& datum) {
-  if (const auto* n = std::get_if<std::intmax_t>(&datum)) return env.integer(*n);
-  if (const auto* s = std::get_if<std::string>(&datum)) return env.text(*s);
+  if (const auto* n = std::get_if<std::intmax_t>(&datum.value)) return env.integer(*n);
+  if (const auto* s = std::get_if<std::string>(&datum.value)) return env.text(*s);
+  if (const auto* sym = std::get_if<Symbol>(&datum.value)) return env.intern(sym->name.c_str());
+  if (const auto* list = std::get_if<DatumList>(&datum.value)) {
+    std::vector<emacs_value> items;
+    items.reserve(list->size());
+    for (const auto& d : *list) items.push_back(to_lisp(env, d));
+    return env.list(items);
+  }
   return env.nil();
 }
 
-}  // namespace
+ModuleError argument_error(const std::string& message) {
+  return ModuleError(ErrorKind::kGeneric, message, {Symbol{":phase"}, Symbol{"arguments"}});
+}
 
 const char* error_symbol(ErrorKind kind) {
   for (const auto& e : kErrors)
@@ -52,7 +64,7 @@ void define_error_hierarchy(Env& env) {
 namespace {
 emacs_value error_data(Env& env, const ModuleError& error) {
   std::vector<emacs_value> data{env.text(error.what())};
-  for (const auto& d : error.details()) data.push_back(to_lisp(env, d));
+  for (const auto& d : error.plist()) data.push_back(to_lisp(env, d));
   return env.list(data);
 }
 }  // namespace

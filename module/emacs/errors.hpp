@@ -22,25 +22,46 @@ enum class ErrorKind {
   kTemporary,   // smtpmail-native-temporary-error (4xx)
   kPermanent,   // smtpmail-native-permanent-error (5xx)
   kDecode,      // smtpmail-native-decode-error
-  kCancelled,   // smtpmail-native-cancelled (a background send was cancelled)
+  kCancelled,    // smtpmail-native-cancelled (a background send was cancelled)
+  kInterrupted,  // smtpmail-native-interrupted (C-g stopped a send)
 };
 
-// nil, an integer or a string: what the signal data may carry after the message.
-using Datum = std::variant<std::monostate, std::intmax_t, std::string>;
+// A Lisp value described in C++, so errors and results are built without an env: nil, an
+// integer, a string (any bytes; see Env::text), a symbol (keywords too) or a list.
+struct Symbol {
+  std::string name;
+};
+struct Datum;
+using DatumList = std::vector<Datum>;
+struct Datum {
+  std::variant<std::monostate, std::intmax_t, std::string, Symbol, DatumList> value;
 
-// Signal data is (MESSAGE . DETAILS): SMTP failures carry (CODE ENHANCED-STATUS REPLY-TEXT),
-// decode failures (OFFSET).
+  Datum() = default;
+  Datum(std::intmax_t n) : value(n) {}
+  Datum(int n) : value(std::intmax_t{n}) {}
+  Datum(std::string s) : value(std::move(s)) {}
+  Datum(const char* s) : value(std::string(s)) {}
+  Datum(Symbol s) : value(std::move(s)) {}
+  Datum(DatumList l) : value(std::move(l)) {}
+};
+emacs_value to_lisp(Env& env, const Datum& datum);
+
+// Signal data is (MESSAGE . PLIST): SMTP failures carry :phase :delivery :code :enhanced
+// :reply :rejected :auth :host :port, decode failures :offset, argument errors :phase.
 class ModuleError : public std::runtime_error {
  public:
-  ModuleError(ErrorKind kind, const std::string& message, std::vector<Datum> details = {})
-      : std::runtime_error(message), kind_(kind), details_(std::move(details)) {}
+  ModuleError(ErrorKind kind, const std::string& message, DatumList plist = {})
+      : std::runtime_error(message), kind_(kind), plist_(std::move(plist)) {}
   ErrorKind kind() const { return kind_; }
-  const std::vector<Datum>& details() const { return details_; }
+  const DatumList& plist() const { return plist_; }
 
  private:
   ErrorKind kind_;
-  std::vector<Datum> details_;
+  DatumList plist_;
 };
+
+// A refused argument (before anything was sent): smtpmail-native-error, :phase arguments.
+ModuleError argument_error(const std::string& message);
 
 const char* error_symbol(ErrorKind kind);
 

@@ -34,8 +34,8 @@ emacs_value trampoline(emacs_env* raw, ptrdiff_t nargs, emacs_value* args, void*
 
 void register_functions(Env& env, std::span<const FunctionSpec> specs) {
   for (const auto& spec : specs) {
-    emacs_value fn = env.raw()->make_function(env.raw(), spec.min_arity, spec.max_arity, trampoline,
-                                              spec.docstring, const_cast<FunctionSpec*>(&spec));
+    emacs_value fn = env.make_function(spec.min_arity, spec.max_arity, trampoline, spec.docstring,
+                                       const_cast<FunctionSpec*>(&spec));
     env.call("defalias", {env.intern(spec.name), fn});
   }
 }

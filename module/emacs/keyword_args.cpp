@@ -9,12 +9,12 @@ namespace smtpn::emacs {
 
 KeywordArgs::KeywordArgs(Env& env, Args args, std::span<const char* const> allowed) : env_(env) {
   if (args.size() % 2 != 0)
-    throw ModuleError(ErrorKind::kGeneric, "keyword arguments must come in :keyword value pairs");
+    throw argument_error("keyword arguments must come in :keyword value pairs");
   for (std::size_t i = 0; i < args.size(); i += 2) {
     if (!env.satisfies("keywordp", args[i])) env.wrong_type("keywordp", args[i]);
     std::string name = env.symbol_name(args[i]);
     const bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; });
-    if (!known) throw ModuleError(ErrorKind::kGeneric, "unknown keyword argument " + name);
+    if (!known) throw argument_error("unknown keyword argument " + name);
     pairs_.emplace_back(std::move(name), args[i + 1]);
   }
 }

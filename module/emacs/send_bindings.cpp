@@ -2,7 +2,9 @@
 
 #include <cctype>
 
+#include "emacs/outcome.hpp"
 #include "emacs/session_args.hpp"
+#include "emacs/trust_data.hpp"
 #include "smtp/session.hpp"
 
 namespace smtpn::emacs {
@@ -28,26 +30,18 @@ emacs_value tls_string(Env& env, const std::optional<net::TlsInfo>& tls) {
   return tls ? env.text(tls->protocol + " " + tls->cipher) : env.nil();
 }
 
-emacs_value certificate_plist(Env& env, const net::CertificateInfo& cert) {
-  std::vector<emacs_value> items{env.intern(":subject"),    env.text(cert.subject),
-                                 env.intern(":issuer"),     env.text(cert.issuer),
-                                 env.intern(":not-before"), env.text(cert.not_before),
-                                 env.intern(":not-after"),  env.text(cert.not_after),
-                                 env.intern(":sha256"),     env.text(cert.sha256)};
-  return env.list(items);
-}
-
-// Runs FN, turning SMTP errors into Lisp signals (C-g into `quit').
+// Runs FN (a session whose Lisp goes through BOUNDARY), turning SMTP errors into Lisp
+// signals (C-g into smtpmail-native-interrupted), and a callback's non-local exit that
+// stopped it back into that exit.
 template <class Fn>
-auto run_session(Env& env, Fn fn) -> decltype(fn()) {
+auto run_session(LispBoundary& boundary, Fn fn) -> decltype(fn()) {
   try {
-    return fn();
+    auto value = fn();
+    boundary.end_with_outcome();
+    return value;
   } catch (const smtp::SmtpError& e) {
-    if (e.kind() == smtp::SmtpError::Kind::kInterrupted) {
-      env.signal(env.intern("quit"), env.nil());
-      throw PendingExit{};
-    }
-    throw to_module_error(e);
+    boundary.end_with_error(e);
+    throw to_module_error(e, ErrorKind::kInterrupted);
   }
 }
 
@@ -56,32 +50,22 @@ auto run_session(Env& env, Fn fn) -> decltype(fn()) {
 emacs_value lisp_send(Env& env, Args args) {
   const KeywordArgs kw(env, args, send_keywords());
   const ByteBuffer message = kw.required_message(":data");
-  const smtp::SessionOptions options = session_options(env, kw);
+  LispBoundary boundary(env);
+  const smtp::SessionOptions options = session_options(env, kw, boundary);
   const smtp::MailOptions mail = mail_options(env, kw);
 
-  const smtp::SendResult result = run_session(env, [&] { return smtp::send_mail(options, mail, message); });
+  const smtp::SendResult result =
+      run_session(boundary, [&] { return smtp::send_mail(options, mail, message); });
 
   return send_result_plist(env, result);
 }
 
-emacs_value send_result_plist(Env& env, const smtp::SendResult& result) {
-  std::vector<emacs_value> rejected;
-  for (const auto& r : result.rejected)
-    rejected.push_back(env.call("cons", {env.text(r.recipient), env.text(reply_string(r.reply))}));
-  std::vector<emacs_value> plist{env.intern(":accepted"),     string_list(env, result.accepted),
-                                 env.intern(":rejected"),     env.list(rejected),
-                                 env.intern(":reply"),        env.text(reply_string(result.final_reply)),
-                                 env.intern(":tls"),          tls_string(env, result.tls),
-                                 env.intern(":auth"),         mechanism_symbol(env, result.mechanism),
-                                 env.intern(":capabilities"), string_list(env, result.capabilities)};
-  return env.list(plist);
-}
-
 emacs_value lisp_send_batch(Env& env, Args args) {
   const KeywordArgs kw(env, args, batch_keywords());
-  const smtp::SessionOptions options = session_options(env, kw);
+  LispBoundary boundary(env);
+  const smtp::SessionOptions options = session_options(env, kw, boundary);
   const auto messages = kw.get(":messages");
-  if (!messages) throw ModuleError(ErrorKind::kGeneric, "no :messages given");
+  if (!messages) throw argument_error("no :messages given");
 
   std::vector<ByteBuffer> bodies;  // owned here; the batch items view them
   std::vector<smtp::MailOptions> mails;
@@ -95,16 +79,18 @@ emacs_value lisp_send_batch(Env& env, Args args) {
   for (std::size_t i = 0; i < mails.size(); ++i) items.push_back({mails[i], bodies[i]});
 
   auto outcome_value = [&](const smtp::BatchOutcome& o) {
-    return o.result ? send_result_plist(env, *o.result) : error_value(env, to_module_error(*o.error));
+    return o.result ? send_result_plist(env, *o.result)
+                    : error_value(env, to_module_error(*o.error, ErrorKind::kInterrupted));
   };
   smtp::Session::OutcomeFn on_outcome;
   if (const auto fn = kw.get(":on-outcome"); fn && !env.is_nil(*fn)) {
     if (!env.satisfies("functionp", *fn)) env.wrong_type("functionp", *fn);
-    on_outcome = [&env, &outcome_value, fn = *fn](std::size_t index, const smtp::BatchOutcome& o) {
-      env.call(fn, {env.integer(static_cast<std::intmax_t>(index)), outcome_value(o)});
+    on_outcome = [&env, &boundary, &outcome_value, fn = *fn](std::size_t index, const smtp::BatchOutcome& o) {
+      boundary.guard([&] { env.call(fn, {env.integer(static_cast<std::intmax_t>(index)), outcome_value(o)}); });
     };
   }
-  const auto outcomes = run_session(env, [&] { return smtp::send_batch(options, items, on_outcome); });
+  const auto outcomes =
+      run_session(boundary, [&] { return smtp::send_batch(options, items, on_outcome); });
   std::vector<emacs_value> values;
   for (const auto& o : outcomes) values.push_back(outcome_value(o));
   return env.list(values);
@@ -112,21 +98,15 @@ emacs_value lisp_send_batch(Env& env, Args args) {
 
 emacs_value lisp_server_info(Env& env, Args args) {
   const KeywordArgs kw(env, args, probe_keywords());
-  smtp::SessionOptions options = session_options(env, kw);
+  LispBoundary boundary(env);
+  smtp::SessionOptions options = session_options(env, kw, boundary);
   options.tls.report_untrusted = kw.flag(":untrusted-ok", false);
   const bool login = kw.flag(":login-only", false);
-  const smtp::ServerInfo info = run_session(env, [&] { return smtp::probe_server(options, login); });
+  const smtp::ServerInfo info = run_session(boundary, [&] { return smtp::probe_server(options, login); });
 
-  std::vector<emacs_value> certs;
-  if (info.tls)
-    for (const auto& c : info.tls->chain) certs.push_back(certificate_plist(env, c));
   const bool has_leaf = info.tls && !info.tls->chain.empty();
-  auto verify_error = [&]() -> emacs_value {
-    if (!info.tls || info.tls->verify_error == net::VerifyError::kNone) return env.nil();
-    return env.intern(net::verify_error_name(info.tls->verify_error));
-  };
   auto milliseconds = [&](double ms) { return ms < 0 ? env.nil() : env.floating(ms); };
-  emacs_value chain = env.list(certs);
+  emacs_value chain = info.tls ? to_lisp(env, chain_datum(info.tls->chain)) : env.nil();
   std::vector<emacs_value> plist{env.intern(":greeting"),
                                  env.text(reply_string(info.greeting)),
                                  env.intern(":capabilities-before-tls"),
@@ -142,13 +122,14 @@ emacs_value lisp_server_info(Env& env, Args args) {
                                  env.intern(":verified"),
                                  info.tls && info.tls->verified ? env.t() : env.nil(),
                                  env.intern(":verify-error"),
-                                 verify_error(),
+                                 to_lisp(env, verify_error_datum(info.tls ? info.tls->verify_error
+                                                                          : net::VerifyError::kNone)),
                                  env.intern(":verify-result"),
                                  info.tls ? env.text(info.tls->verify_result) : env.nil(),
                                  env.intern(":pinned"),
                                  info.tls && info.tls->pinned ? env.t() : env.nil(),
                                  env.intern(":certificate"),
-                                 has_leaf ? certificate_plist(env, info.tls->chain.front()) : env.nil(),
+                                 has_leaf ? to_lisp(env, certificate_datum(info.tls->chain.front())) : env.nil(),
                                  env.intern(":chain"),
                                  chain,
                                  env.intern(":certificates"),
@@ -164,12 +145,19 @@ emacs_value lisp_server_info(Env& env, Args args) {
                                  env.intern(":tls-ms"),
                                  milliseconds(info.tls_ms),
                                  env.intern(":round-trip-ms"),
-                                 milliseconds(info.round_trip_ms)};
+                                 milliseconds(info.round_trip_ms),
+                                 env.intern(":host"),
+                                 env.text(options.host),
+                                 env.intern(":port"),
+                                 to_lisp(env, port_datum(options.port))};
   if (login) {
     plist.push_back(env.intern(":auth"));
-    plist.push_back(mechanism_symbol(env, info.login_mechanism));
+    // As in send results: the mechanism's name ("PLAIN"), or nil.
+    plist.push_back(info.login_mechanism.empty() ? env.nil() : env.text(info.login_mechanism));
     plist.push_back(env.intern(":auth-error"));
-    plist.push_back(info.login_error ? error_value(env, to_module_error(*info.login_error)) : env.nil());
+    plist.push_back(info.login_error
+                        ? error_value(env, to_module_error(*info.login_error, ErrorKind::kInterrupted))
+                        : env.nil());
   }
   return env.list(plist);
 }

@@ -2,15 +2,11 @@
 #pragma once
 
 #include "emacs/function_table.hpp"
-#include "smtp/options.hpp"
 
 namespace smtpn::emacs {
 
 emacs_value lisp_send(Env& env, Args args);
 emacs_value lisp_server_info(Env& env, Args args);
 emacs_value lisp_send_batch(Env& env, Args args);
-
-// The plist smtpmail-native-send returns (also given to background sends' callbacks).
-emacs_value send_result_plist(Env& env, const smtp::SendResult& result);
 
 }  // namespace smtpn::emacs

@@ -47,7 +47,7 @@ smtp::StreamType stream_type(Env& env, const KeywordArgs& args) {
   if (*name == "ssl" || *name == "tls") return smtp::StreamType::kImplicitTls;
   if (*name == "plain") return smtp::StreamType::kPlain;
   (void)env;
-  throw ModuleError(ErrorKind::kGeneric,
+  throw argument_error(
                     ":stream-type must be nil, starttls, ssl, tls or plain, not " + *name);
 }
 
@@ -57,7 +57,7 @@ smtp::PlaintextAuth plaintext_auth(Env& env, const KeywordArgs& args) {
   if (env.is_nil(*v)) return smtp::PlaintextAuth::kNever;
   if (env.eq(*v, env.intern("loopback"))) return smtp::PlaintextAuth::kLoopback;
   if (env.eq(*v, env.t())) return smtp::PlaintextAuth::kAlways;
-  throw ModuleError(ErrorKind::kGeneric, ":allow-plaintext-auth must be nil, t or loopback");
+  throw argument_error(":allow-plaintext-auth must be nil, t or loopback");
 }
 
 std::string port(Env& env, const KeywordArgs& args, smtp::StreamType type) {
@@ -66,7 +66,7 @@ std::string port(Env& env, const KeywordArgs& args, smtp::StreamType type) {
   if (env.satisfies("integerp", *v)) {
     const auto n = env.to_integer(*v);
     if (n <= 0 || n > 65535)
-      throw ModuleError(ErrorKind::kGeneric, ":port " + std::to_string(n) + " is out of range");
+      throw argument_error(":port " + std::to_string(n) + " is out of range");
     return std::to_string(n);
   }
   return args.string(":port");
@@ -108,8 +108,10 @@ std::string dsn_notify(Env& env, const KeywordArgs& args) {
   return out;
 }
 
-// A string, or a function returning one (called only when a mechanism needs it).
-smtp::PasswordProvider secret_source(Env& env, const KeywordArgs& args, const char* keyword) {
+// A string, or a function returning one (called only when a mechanism needs it, at most
+// once, through the boundary that captures its non-local exit).
+smtp::PasswordProvider secret_source(Env& env, const KeywordArgs& args, const char* keyword,
+                                     LispBoundary& boundary) {
   const auto v = args.get(keyword);
   if (!v || env.is_nil(*v)) return {};
   if (env.satisfies("stringp", *v)) {
@@ -118,12 +120,8 @@ smtp::PasswordProvider secret_source(Env& env, const KeywordArgs& args, const ch
   }
   if (!env.satisfies("functionp", *v)) env.wrong_type("stringp", *v);
   emacs_value fn = *v;
-  Env* e = &env;
-  return [e, fn] {
-    emacs_value s = e->call(fn, {});
-    if (!e->satisfies("stringp", s)) e->wrong_type("stringp", s);
-    return crypto::Secret{e->bytes(s)};
-  };
+  LispBoundary* b = &boundary;
+  return [b, fn] { return b->secret(fn); };
 }
 
 std::uint32_t scram_max_iterations(Env& env, const KeywordArgs& args) {
@@ -132,7 +130,7 @@ std::uint32_t scram_max_iterations(Env& env, const KeywordArgs& args) {
   if (!env.satisfies("integerp", *v)) env.wrong_type("integerp", *v);
   const auto n = env.to_integer(*v);
   if (n < sasl::kScramMinIterations || n > 100000000)
-    throw ModuleError(ErrorKind::kGeneric, ":scram-max-iterations must lie between " +
+    throw argument_error(":scram-max-iterations must lie between " +
                                                std::to_string(sasl::kScramMinIterations) +
                                                " and 100000000, not " + std::to_string(n));
   return static_cast<std::uint32_t>(n);
@@ -146,15 +144,15 @@ std::span<const char* const> batch_keywords() { return kBatchKeywords; }
 std::span<const char* const> probe_keywords() { return kProbeKeywords; }
 std::span<const char* const> message_keywords() { return kMessageKeywords; }
 
-smtp::SessionOptions session_options(Env& env, const KeywordArgs& args) {
+smtp::SessionOptions session_options(Env& env, const KeywordArgs& args, LispBoundary& boundary) {
   smtp::SessionOptions o;
   o.host = args.string(":host");
   o.stream_type = stream_type(env, args);
   o.port = port(env, args, o.stream_type);
   o.helo = args.given(":helo") ? args.string(":helo") : env.bytes(env.call("system-name", {}));
   o.user = args.string(":user");
-  o.password = secret_source(env, args, ":password");
-  o.oauth_token = secret_source(env, args, ":oauth2-token");
+  o.password = secret_source(env, args, ":password", boundary);
+  o.oauth_token = secret_source(env, args, ":oauth2-token", boundary);
   o.scram_max_iterations = scram_max_iterations(env, args);
   o.mechanisms = mechanisms(env, args);
   o.plaintext_auth = plaintext_auth(env, args);
@@ -168,8 +166,7 @@ smtp::SessionOptions session_options(Env& env, const KeywordArgs& args) {
   if (const auto fp = args.string(":fingerprint"); !fp.empty()) {
     auto raw = crypto::hex_decode_fingerprint(fp);
     if (!raw || raw->size() != 32)
-      throw ModuleError(
-          ErrorKind::kGeneric,
+      throw argument_error(
           ":fingerprint must be a SHA-256 digest: 64 hex digits, colons allowed, not \"" + fp + "\"");
     o.tls.pin_sha256 = *raw;
   }
@@ -178,14 +175,17 @@ smtp::SessionOptions session_options(Env& env, const KeywordArgs& args) {
     o.limits.max_line = static_cast<std::size_t>(args.number(":max-reply-line", 4096));
   if (args.given(":max-reply-lines"))
     o.limits.max_lines = static_cast<std::size_t>(args.number(":max-reply-lines", 512));
+  LispBoundary* b = &boundary;
   if (const auto trace = args.get(":trace"); trace && !env.is_nil(*trace)) {
-    emacs_value fn = *trace;
-    Env* e = &env;
-    o.trace = [e, fn](std::string_view line) { e->call(fn, {e->text(line)}); };
+    if (!env.satisfies("functionp", *trace)) env.wrong_type("functionp", *trace);
+    boundary.set_trace(*trace);
+    // Recorded here, handed to Lisp by the boundary between phases: no Lisp per reply line.
+    o.trace = [b](std::string_view line) { b->record(line); };
   }
+  o.progress = [b](smtp::Phase phase, std::size_t, std::size_t) { b->phase(phase); };
   // C-g: should_quit is polled between waits (every ~50 ms) on this, the main thread.
-  emacs_env* raw = env.raw();
-  o.interrupt = [raw] { return raw->should_quit(raw); };
+  Env* e = &env;
+  o.interrupt = [e, b] { return b->stopped() || e->should_quit(); };
   return o;
 }
 
@@ -198,26 +198,6 @@ smtp::MailOptions mail_options(Env& env, const KeywordArgs& args) {
   m.envid = args.string(":envid");
   m.allow_partial = args.flag(":allow-partial", false);
   return m;
-}
-
-ModuleError to_module_error(const smtp::SmtpError& error) {
-  using K = smtp::SmtpError::Kind;
-  ErrorKind kind = ErrorKind::kGeneric;
-  switch (error.kind()) {
-    case K::kInvalidArgument: kind = ErrorKind::kGeneric; break;
-    case K::kConnection: kind = ErrorKind::kConnection; break;
-    case K::kTls: kind = ErrorKind::kTls; break;
-    case K::kAuth: kind = ErrorKind::kAuth; break;
-    case K::kProtocol: kind = ErrorKind::kProtocol; break;
-    case K::kTimeout: kind = ErrorKind::kTimeout; break;
-    case K::kTemporary: kind = ErrorKind::kTemporary; break;
-    case K::kPermanent: kind = ErrorKind::kPermanent; break;
-    case K::kInterrupted: kind = ErrorKind::kCancelled; break;
-  }
-  auto text_or_nil = [](const std::string& s) { return s.empty() ? Datum{} : Datum{s}; };
-  return ModuleError(kind, error.what(),
-                     {error.code() ? Datum{std::intmax_t{error.code()}} : Datum{},
-                      text_or_nil(error.enhanced_status()), text_or_nil(error.reply_text())});
 }
 
 }  // namespace smtpn::emacs

@@ -1,7 +1,8 @@
-// Turning smtpmail-native-send's keyword arguments into SessionOptions and MailOptions, and
-// the SMTP layer's errors into Lisp signals. Shared by the synchronous and async entries.
+// Turning smtpmail-native-send's keyword arguments into SessionOptions and MailOptions.
+// Shared by the synchronous and async entries.
 #pragma once
 
+#include "emacs/boundary.hpp"
 #include "emacs/errors.hpp"
 #include "emacs/keyword_args.hpp"
 #include "smtp/error.hpp"
@@ -19,12 +20,9 @@ std::span<const char* const> probe_keywords();
 // The keywords of one message plist in :messages.
 std::span<const char* const> message_keywords();
 
-// The connection part (:host … :trace). Function-valued :password and :trace are called
-// through ENV, so the options are only valid during this call on the main thread.
-smtp::SessionOptions session_options(Env& env, const KeywordArgs& args);
+// The connection part (:host … :trace). Function-valued :password and :trace reach Lisp
+// through BOUNDARY, so the options are only valid during this call on the main thread.
+smtp::SessionOptions session_options(Env& env, const KeywordArgs& args, LispBoundary& boundary);
 smtp::MailOptions mail_options(Env& env, const KeywordArgs& args);
-
-// The Lisp signal for ERROR: the hierarchy symbol with (MESSAGE CODE ENHANCED-STATUS REPLY-TEXT).
-ModuleError to_module_error(const smtp::SmtpError& error);
 
 }  // namespace smtpn::emacs

@@ -20,7 +20,11 @@ Job::Job(std::uint64_t id, smtp::SessionOptions options, smtp::MailOptions mail,
 
 void Job::run(const smtp::TraceFn& trace, const std::function<void()>& on_progress) {
   if (cancel_requested()) {
-    error_.emplace(smtp::SmtpError::Kind::kInterrupted, "cancelled before it started");
+    auto& error = error_.emplace(smtp::SmtpError::Kind::kInterrupted, "cancelled before it started");
+    error.phase = smtp::Phase::kConnect;
+    error.delivery = smtp::Delivery::kNotSent;
+    error.host = options_.host;
+    error.port = options_.port;
     state_.store(JobState::kCancelled);
     return;
   }
@@ -43,7 +47,12 @@ void Job::run(const smtp::TraceFn& trace, const std::function<void()>& on_progre
     error_ = e;
     state_.store(e.kind() == smtp::SmtpError::Kind::kInterrupted ? JobState::kCancelled : JobState::kFailed);
   } catch (const std::exception& e) {
-    error_.emplace(smtp::SmtpError::Kind::kProtocol, std::string("internal error: ") + e.what());
+    // Where it failed is unknown, so whether the message went is too.
+    auto& error = error_.emplace(smtp::SmtpError::Kind::kProtocol, std::string("internal error: ") + e.what());
+    error.phase = phase_.load();
+    error.delivery = smtp::Delivery::kUnknown;
+    error.host = options_.host;
+    error.port = options_.port;
     state_.store(JobState::kFailed);
   }
   // The password is in OPTIONS' provider: drop it. The message is freed here, on the worker,

@@ -1,14 +1,46 @@
-// The SMTP layer's one error type. Kinds mirror the Lisp error hierarchy; replies that
-// caused the error travel with it so Lisp can tell a 4xx from a 5xx without parsing text.
+// The SMTP layer's one error type and the outcome vocabulary it shares with results: the
+// phase a session was in, what became of the message, and the reply that decided it.
+// Kinds mirror the Lisp error hierarchy, so Lisp decides from data, never from text.
 #pragma once
 
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "smtp/reply.hpp"
 
 #include "net/certificate.hpp"
 
 namespace smtpn::smtp {
+
+// Where a session is. kArguments: refused before connecting; kQuit: the message (if any)
+// is decided and the session is saying goodbye.
+enum class Phase {
+  kArguments,
+  kConnect,
+  kTlsHandshake,
+  kGreeting,
+  kHello,
+  kStartTls,
+  kAuth,
+  kEnvelope,
+  kData,
+  kQuit,
+};
+const char* phase_name(Phase phase);    // for people: "the envelope (MAIL/RCPT)"
+const char* phase_symbol(Phase phase);  // for Lisp: "envelope"
+
+// What became of a message. kNone: no message was involved (a server probe).
+// kUnknown: the final dot was written and then something went wrong before the server's
+// verdict was read — the message may or may not have been queued.
+enum class Delivery { kNone, kNotSent, kSent, kPartial, kUnknown };
+const char* delivery_symbol(Delivery delivery);  // nullptr for kNone
+
+struct Rejection {
+  std::string recipient;
+  Reply reply;
+};
 
 // What the user should change when the error is a setting's fault, not the server's.
 enum class Hint {
@@ -37,7 +69,7 @@ class SmtpError : public std::runtime_error {
     kTimeout,          // a phase's deadline passed
     kTemporary,        // a 4xx reply
     kPermanent,        // a 5xx reply
-    kInterrupted,      // C-g or a cancelled job
+    kInterrupted,      // C-g, a cancelled job, or a caller's callback that stopped the session
   };
 
   SmtpError(Kind kind, const std::string& message, int code = 0, std::string enhanced = {},
@@ -65,6 +97,15 @@ class SmtpError : public std::runtime_error {
     return *this;
   }
 
+  // The session's facts at the moment of failure; the session fills in what the thrower
+  // left unset (see Session::stamp), so every error leaving it carries them.
+  std::optional<Phase> phase;
+  Delivery delivery = Delivery::kNone;
+  std::vector<Rejection> rejected;
+  std::string auth;  // the SASL mechanism that had succeeded, or empty
+  std::string host;
+  std::string port;
+
  private:
   Kind kind_;
   int code_;
@@ -73,5 +114,10 @@ class SmtpError : public std::runtime_error {
   std::optional<net::CertificateFailure> certificate_;
   Hint hint_ = Hint::kNone;
 };
+
+// Thrown by a caller's callback (a password provider, a trace or progress hook) to stop the
+// session at once; the session closes cleanly and reports SmtpError(kInterrupted). The
+// caller keeps whatever it needs to say why (a Lisp non-local exit, say).
+struct CallbackAbort {};
 
 }  // namespace smtpn::smtp

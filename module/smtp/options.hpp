@@ -27,9 +27,6 @@ enum class StreamType {
 // When secrets (PLAIN, LOGIN passwords) may cross a connection without TLS.
 enum class PlaintextAuth { kNever, kAlways, kLoopback };
 
-enum class Phase { kConnect, kTlsHandshake, kGreeting, kHello, kStartTls, kAuth, kEnvelope, kData, kDone };
-const char* phase_name(Phase phase);
-
 using PasswordProvider = std::function<crypto::Secret()>;
 using ProgressFn = std::function<void(Phase phase, std::size_t sent, std::size_t total)>;
 
@@ -71,18 +68,16 @@ struct MailOptions {
   bool allow_partial = false;
 };
 
-struct Rejection {
-  std::string recipient;
-  Reply reply;
-};
-
 struct SendResult {
+  Delivery delivery = Delivery::kSent;  // or kPartial: some recipients refused (allow_partial)
   std::vector<std::string> accepted;
   std::vector<Rejection> rejected;
   Reply final_reply;
   std::optional<net::TlsInfo> tls;
   std::string mechanism;  // empty when no AUTH ran
   std::vector<std::string> capabilities;
+  std::string host;
+  std::string port;
 };
 
 struct ServerInfo {

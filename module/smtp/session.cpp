@@ -42,21 +42,6 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 
 }  // namespace
 
-const char* phase_name(Phase phase) {
-  switch (phase) {
-    case Phase::kConnect: return "connecting";
-    case Phase::kTlsHandshake: return "the TLS handshake";  // implicit TLS, before the greeting
-    case Phase::kGreeting: return "waiting for the greeting";
-    case Phase::kHello: return "EHLO";
-    case Phase::kStartTls: return "STARTTLS";
-    case Phase::kAuth: return "authentication";
-    case Phase::kEnvelope: return "the envelope (MAIL/RCPT)";
-    case Phase::kData: return "sending the message";
-    case Phase::kDone: return "QUIT";
-  }
-  return "";
-}
-
 Timeouts Timeouts::scaled(double t) {
   // RFC 5321 §4.5.3.2: greeting 5 min, MAIL/RCPT 5 min, DATA initiation 2 min,
   // data block 3 min, DATA termination 10 min; T stands for the 5 minutes.
@@ -69,47 +54,79 @@ Session::Session(net::Transport& transport, const SessionOptions& options)
       timeouts_(Timeouts::scaled(options.timeout_seconds)),
       reader_(transport, options.limits, options.trace) {}
 
+void Session::stamp(SmtpError& e) const {
+  if (!e.phase) e.phase = phase_;
+  // The one rule for what became of the message: before its final dot the server holds no
+  // complete message and must discard what it got (RFC 5321 §4.1.1.4); after it, only the
+  // server's own verdict (a reply read whole) decides, so anything else leaves it unknown.
+  if (e.delivery == Delivery::kNone && sending_)
+    e.delivery = dot_written_ ? Delivery::kUnknown : Delivery::kNotSent;
+  if (e.auth.empty()) e.auth = mechanism_used_;
+  if (e.host.empty()) {
+    e.host = options_.host;
+    e.port = options_.port;
+  }
+}
+
+SmtpError Session::from_net_error(const net::NetError& e) const {
+  using NK = net::NetError::Kind;
+  const bool after_dot = dot_written_;
+  const std::string during = std::string(" (during ") + phase_name(phase_) + ")" +
+                             (sending_ && !after_dot ? "; the message was not sent" : "");
+  switch (e.kind()) {
+    case NK::kResolve:
+    case NK::kConnect: return SmtpError(Kind::kConnection, e.what());
+    case NK::kTls:
+      if (after_dot) break;  // the message may have arrived: see below
+      return tls_failure(e, during);
+    case NK::kTimeout:
+      if (after_dot)
+        return SmtpError(
+            Kind::kTimeout,
+            "the server did not confirm the message in time after it was sent: delivery status unknown");
+      return SmtpError(Kind::kTimeout, std::string("the server did not answer in time") + during);
+    case NK::kInterrupted:
+      if (after_dot)
+        return SmtpError(Kind::kInterrupted,
+                         "interrupted after the message was sent and before the server confirmed it: "
+                         "delivery status unknown");
+      return SmtpError(Kind::kInterrupted, "interrupted" + during);
+    case NK::kClosed:
+    case NK::kIo: break;
+  }
+  // After the final dot any transport failure (closed, reset, a broken TLS record) may have
+  // come after the server queued the message: neither "sent" nor "failed" is true.
+  if (after_dot)
+    return SmtpError(Kind::kConnection,
+                     std::string("the connection broke after the message was sent and before the "
+                                 "server confirmed it: delivery status unknown (") +
+                         e.what() + ")");
+  return SmtpError(Kind::kConnection, std::string(e.what()) + during);
+}
+
 template <class Fn>
 auto Session::guarded(Fn fn) -> decltype(fn()) {
   try {
     return fn();
+  } catch (SmtpError& e) {
+    stamp(e);
+    throw;
   } catch (const net::NetError& e) {
-    using NK = net::NetError::Kind;
-    // kDone is set only once a message's final dot is written (so only when sending).
-    const bool after_dot = phase_ == Phase::kDone;
-    // Before the final dot the server has no complete message and must discard what it got
-    // (RFC 5321 §4.1.1.4): the caller may safely send it again, and is told so.
-    const std::string during = std::string(" (during ") + phase_name(phase_) + ")" +
-                               (sending_ && !after_dot ? "; the message was not sent" : "");
-    switch (e.kind()) {
-      case NK::kResolve:
-      case NK::kConnect: throw SmtpError(Kind::kConnection, e.what());
-      case NK::kTls:
-        if (after_dot) break;  // the message may have arrived: see below
-        throw tls_failure(e, during);
-      case NK::kTimeout:
-        if (after_dot)
-          throw SmtpError(
-              Kind::kTimeout,
-              "the server did not confirm the message in time after it was sent: delivery status unknown");
-        throw SmtpError(Kind::kTimeout, std::string("the server did not answer in time") + during);
-      case NK::kInterrupted:
-        if (after_dot)
-          throw SmtpError(Kind::kInterrupted,
-                          "interrupted after the message was sent and before the server confirmed it: "
-                          "delivery status unknown");
-        throw SmtpError(Kind::kInterrupted, "interrupted" + during);
-      case NK::kClosed:
-      case NK::kIo: break;
-    }
-    // After the final dot any transport failure (closed, reset, a broken TLS record) may have
-    // come after the server queued the message: neither "sent" nor "failed" is true.
-    if (after_dot)
-      throw SmtpError(Kind::kConnection,
-                      std::string("the connection broke after the message was sent and before the "
-                                  "server confirmed it: delivery status unknown (") +
-                          e.what() + ")");
-    throw SmtpError(Kind::kConnection, std::string(e.what()) + during);
+    SmtpError error = from_net_error(e);
+    stamp(error);
+    throw error;
+  } catch (const CallbackAbort&) {
+    // The caller stopped us between two steps: leave as a polite client would, unless the
+    // server is mid-message or has not greeted us yet (QUIT would be message text or noise).
+    const bool after_dot = dot_written_;
+    if (phase_ >= Phase::kHello && !mid_data_) quit();
+    SmtpError error(Kind::kInterrupted,
+                    after_dot ? std::string("stopped by the caller after the message was sent and before "
+                                            "the server confirmed it: delivery status unknown")
+                              : std::string("stopped by the caller (during ") + phase_name(phase_) + ")" +
+                                    (sending_ ? "; the message was not sent" : ""));
+    stamp(error);
+    throw error;
   }
 }
 
@@ -466,6 +483,7 @@ void Session::stream_data(std::string_view message, std::size_t size) {
   if (options_.trace) options_.trace("C: <message: " + std::to_string(size) + " bytes>");
   while (encoder.next_chunk(chunk, kDataChunk)) {
     transport_.write_all(chunk, net::Deadline::after_seconds(timeouts_.data_block));
+    if (encoder.done()) dot_written_ = true;  // the chunk carried the terminator
     sent += chunk.size();
     progress(Phase::kData, std::min(sent, total), total);
     chunk.clear();
@@ -484,16 +502,19 @@ void Session::stream_bdat(std::string_view body) {
   first.append(body.substr(0, kDataChunk));
   transport_.write_all(first, net::Deadline::after_seconds(timeouts_.data_block));
   std::size_t sent = std::min(body.size(), kDataChunk);
+  if (sent == body.size()) dot_written_ = true;  // BDAT LAST: the chunk's end is the message's
   progress(Phase::kData, sent, body.size());
   while (sent < body.size()) {
     const std::string_view piece = body.substr(sent, kDataChunk);
     transport_.write_all(piece, net::Deadline::after_seconds(timeouts_.data_block));
     sent += piece.size();
+    if (sent == body.size()) dot_written_ = true;
     progress(Phase::kData, sent, body.size());
   }
 }
 
 void Session::transmit(const MailOptions& mail, std::string_view message, SendResult& result) {
+  dot_written_ = false;
   progress(Phase::kEnvelope);
   // With CHUNKING a large message is encoded once, up front: its length is both the SIZE
   // and the BDAT count, so it needs no separate sizing pass.
@@ -561,25 +582,39 @@ void Session::transmit(const MailOptions& mail, std::string_view message, SendRe
       all_temporary = all_temporary && rej.reply.klass() == 4;
     }
     const Reply& first = result.rejected.front().reply;
-    throw SmtpError(all_temporary ? Kind::kTemporary : Kind::kPermanent,
+    SmtpError error(all_temporary ? Kind::kTemporary : Kind::kPermanent,
                     "the server rejected " + std::to_string(result.rejected.size()) + " of " +
                         std::to_string(mail.recipients.size()) + " recipients; nothing was sent: " + list,
                     first.code, first.enhanced, first.text());
+    error.rejected = result.rejected;
+    throw error;
   }
 
   if (!bdat) {
     if (!data_reply) data_reply = command("DATA", timeouts_.data_init);
     if (data_reply->code != 354) fail_reply(*data_reply, "the server refused DATA");
   }
+  mid_data_ = true;
   progress(Phase::kData, 0, facts.size);
   if (bdat)
     stream_bdat(bdat_body);
   else
     stream_data(message, facts.size);
-  phase_ = Phase::kDone;  // from here a broken connection leaves delivery unknown
+  // From here (dot_written_) a failure leaves delivery unknown, but for the server's verdict.
   result.final_reply = read_reply(timeouts_.data_end);
+  mid_data_ = false;
+  if (result.final_reply.klass() == 4 || result.final_reply.klass() == 5) {
+    SmtpError error(kind_for_reply(result.final_reply),
+                    "the server did not accept the message: " + result.final_reply.summary(),
+                    result.final_reply.code, result.final_reply.enhanced, result.final_reply.text());
+    error.delivery = Delivery::kNotSent;  // a refusal read whole is a verdict
+    throw error;
+  }
   if (result.final_reply.klass() != 2)
-    fail_reply(result.final_reply, "the server did not accept the message");
+    throw SmtpError(Kind::kProtocol, "the server answered the message with " + result.final_reply.summary() +
+                                         ", neither accepted nor refused: delivery status unknown",
+                    result.final_reply.code, result.final_reply.enhanced, result.final_reply.text());
+  result.delivery = result.rejected.empty() ? Delivery::kSent : Delivery::kPartial;
 }
 
 SendResult Session::transaction(const MailOptions& mail, std::string_view message) {
@@ -588,6 +623,8 @@ SendResult Session::transaction(const MailOptions& mail, std::string_view messag
   result.tls = tls_;
   result.mechanism = mechanism_used_;
   result.capabilities = caps_.lines;
+  result.host = options_.host;
+  result.port = options_.port;
   return result;
 }
 
@@ -595,33 +632,57 @@ void Session::quit() noexcept {
   try {
     send_line("QUIT");
     reader_.read(net::Deadline::after_seconds(timeouts_.quit));
-  } catch (...) {
+  } catch (const SmtpError&) {
     // The mail is already delivered or the error already decided; QUIT is a courtesy.
+  } catch (const net::NetError&) {
   }
+  // Nothing else can come from here: QUIT calls no caller code (progress is not called, and
+  // the trace hook only records), so no caller's pending exit can be swallowed.
+}
+
+void Session::finish() noexcept {
+  // The outcome is decided (the message delivered, or the probe done): a caller's hook that
+  // asks to stop now must not turn it into an error, so the session just ends here.
+  try {
+    progress(Phase::kQuit);
+  } catch (const CallbackAbort&) {
+  }
+  quit();
+}
+
+void Session::validate(const MailOptions* mail) {
+  phase_ = Phase::kArguments;
+  try {
+    validate_session(options_);
+    if (mail) validate_mail(*mail);
+  } catch (SmtpError& e) {
+    stamp(e);
+    throw;
+  }
+  phase_ = Phase::kConnect;
 }
 
 SendResult Session::send(const MailOptions& mail, std::string_view message) {
-  validate_session(options_);
-  validate_mail(mail);
   sending_ = true;
+  validate(&mail);
   return guarded([&] {
     open();
     authenticate();
     SendResult result = transaction(mail, message);
-    quit();
-    progress(Phase::kDone);
+    finish();
     return result;
   });
 }
 
 std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& items,
                                               const OutcomeFn& on_outcome) {
-  validate_session(options_);
+  sending_ = true;
+  validate(nullptr);
   std::vector<BatchOutcome> outcomes(items.size());
   std::vector<bool> valid(items.size(), true);
   for (std::size_t i = 0; i < items.size(); ++i) {
     try {
-      validate_mail(items[i].mail);
+      validate(&items[i].mail);
     } catch (const SmtpError& e) {
       outcomes[i].error = e;
       valid[i] = false;
@@ -629,7 +690,6 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
     }
   }
   std::size_t next = 0;  // the first message not yet decided when the connection is lost
-  sending_ = true;
   try {
     guarded([&] {
       open();
@@ -651,12 +711,14 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
               (e.kind() == Kind::kTemporary || e.kind() == Kind::kPermanent) && e.code() != 421;
           if (!session_ok) throw;
           outcomes[next].error = e;
+          stamp(*outcomes[next].error);
         }
-        if (on_outcome) on_outcome(next, outcomes[next]);
+        // This message is decided; the session stands between transactions.
+        dot_written_ = false;
         phase_ = Phase::kEnvelope;
+        if (on_outcome) on_outcome(next, outcomes[next]);
       }
-      quit();
-      progress(Phase::kDone);
+      finish();
       return 0;
     });
   } catch (const SmtpError& e) {
@@ -664,14 +726,19 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
     // The session is gone: this message and every later one share its fate.
     for (std::size_t i = next; i < items.size(); ++i) {
       if (!valid[i] || outcomes[i].result || outcomes[i].error) continue;
-      if (i == next)
+      if (i == next) {
         outcomes[i].error = e;
-      else
-        outcomes[i].error.emplace(
+      } else {
+        SmtpError& later = outcomes[i].error.emplace(
             e.kind() == Kind::kInterrupted ? Kind::kInterrupted : Kind::kConnection,
-            // No brackets around the reason: Lisp cuts the server's reply off the end of the text.
             std::string("not sent: the session ended before this message: ") + e.what(), e.code(),
             e.enhanced_status(), e.reply_text());
+        later.phase = e.phase;
+        later.delivery = Delivery::kNotSent;  // never begun
+        later.auth = e.auth;
+        later.host = e.host;
+        later.port = e.port;
+      }
       if (on_outcome) on_outcome(i, outcomes[i]);
     }
   }
@@ -679,7 +746,7 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
 }
 
 ServerInfo Session::probe(bool login) {
-  validate_session(options_);
+  validate(nullptr);
   return guarded([&] {
     open();
     ServerInfo info;
@@ -699,7 +766,7 @@ ServerInfo Session::probe(bool login) {
     const auto choice = sasl::choose_mechanisms(policy_input());
     if (!choice.candidates.empty()) info.chosen_mechanism = choice.candidates.front();
     if (login) try_login(info);
-    quit();
+    finish();
     return info;
   });
 }
@@ -721,22 +788,42 @@ void Session::try_login(ServerInfo& info) {
 
 namespace {
 
-std::unique_ptr<net::Transport> connect(const SessionOptions& options) {
+// The facts of a failure before any session exists (the arguments, the connection).
+SmtpError stamped(SmtpError e, const SessionOptions& options, Phase phase, bool sending) {
+  e.phase = phase;
+  if (sending) e.delivery = Delivery::kNotSent;
+  e.host = options.host;
+  e.port = options.port;
+  return e;
+}
+
+void validate_before_connecting(const SessionOptions& options, const MailOptions* mail, bool sending) {
+  try {
+    validate_session(options);
+    if (mail) validate_mail(*mail);
+  } catch (const SmtpError& e) {
+    throw stamped(e, options, Phase::kArguments, sending);
+  }
+}
+
+std::unique_ptr<net::Transport> connect(const SessionOptions& options, bool sending) {
   try {
     return net::SocketTransport::connect(
         options.host, options.port,
         net::Deadline::after_seconds(Timeouts::scaled(options.timeout_seconds).connect), options.interrupt);
   } catch (const net::NetError& e) {
-    if (e.kind() == net::NetError::Kind::kInterrupted)
-      throw SmtpError(Kind::kInterrupted, "interrupted while connecting");
-    if (e.kind() == net::NetError::Kind::kTimeout) throw SmtpError(Kind::kTimeout, e.what());
-    throw SmtpError(Kind::kConnection, e.what());
+    const auto kind = e.kind() == net::NetError::Kind::kInterrupted ? Kind::kInterrupted
+                      : e.kind() == net::NetError::Kind::kTimeout   ? Kind::kTimeout
+                                                                    : Kind::kConnection;
+    const std::string text =
+        kind == Kind::kInterrupted ? std::string("interrupted while connecting") : std::string(e.what());
+    throw stamped(SmtpError(kind, text), options, Phase::kConnect, sending);
   }
 }
 
 // A connection per OPTIONS, with the address it reached in the trace.
-std::unique_ptr<net::Transport> open_traced(const SessionOptions& options) {
-  auto transport = connect(options);
+std::unique_ptr<net::Transport> open_traced(const SessionOptions& options, bool sending) {
+  auto transport = connect(options, sending);
   if (options.trace) options.trace("* connected to " + transport->peer_address() + " port " + options.port);
   return transport;
 }
@@ -744,18 +831,17 @@ std::unique_ptr<net::Transport> open_traced(const SessionOptions& options) {
 }  // namespace
 
 SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std::string_view message) {
-  validate_session(options);
-  validate_mail(mail);
-  auto transport = open_traced(options);
+  validate_before_connecting(options, &mail, true);
+  auto transport = open_traced(options, true);
   return Session(*transport, options).send(mail, message);
 }
 
 std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::vector<BatchItem>& items,
                                      const Session::OutcomeFn& on_outcome) {
-  validate_session(options);
+  validate_before_connecting(options, nullptr, true);
   std::unique_ptr<net::Transport> transport;
   try {
-    transport = open_traced(options);
+    transport = open_traced(options, true);
   } catch (const SmtpError& e) {
     if (e.kind() == Kind::kInterrupted) throw;
     std::vector<BatchOutcome> outcomes(items.size(), BatchOutcome{std::nullopt, e});
@@ -766,9 +852,9 @@ std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::v
 }
 
 ServerInfo probe_server(const SessionOptions& options, bool login) {
-  validate_session(options);
+  validate_before_connecting(options, nullptr, false);
   const auto start = std::chrono::steady_clock::now();
-  auto transport = open_traced(options);
+  auto transport = open_traced(options, false);
   const double connect_ms = milliseconds_since(start);
   ServerInfo info = Session(*transport, options).probe(login);
   info.connect_ms = connect_ms;

@@ -76,6 +76,10 @@ class Session {
   void stream_data(std::string_view message, std::size_t size);               // DATA: dot-stuffed on the fly
   void stream_bdat(std::string_view body);                                    // BDAT: BODY already encoded
   void quit() noexcept;
+  void finish() noexcept;  // the outcome is decided: say goodbye, whatever the hooks want
+  void validate(const MailOptions* mail);
+  void stamp(SmtpError& e) const;  // fills in the session's facts the thrower left unset
+  SmtpError from_net_error(const net::NetError& e) const;
   void reset_quietly() noexcept;
   void read_cancel_reply() noexcept;
 
@@ -109,6 +113,8 @@ class Session {
   double tls_ms_ = -1;         // the handshake's duration (probe timings)
   double round_trip_ms_ = -1;  // the first EHLO's
   bool sending_ = false;  // send/send_batch, not probe: a failure says what became of the message
+  bool dot_written_ = false;  // this transaction's final dot (or last BDAT byte) is on the wire
+  bool mid_data_ = false;     // between 354/BDAT and the final reply: no command can be sent
 };
 
 SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std::string_view message);

@@ -1,0 +1,203 @@
+// The outcome contract of a session: every failure carries the phase it happened in and what
+// became of the message (not sent before the final dot, unknown after it unless the server's
+// verdict was read), the refused recipients, the mechanism, the host; results say sent or
+// partial. C-g (the interrupt check) and a caller's callback that stops the session.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "scripted_transport.hpp"
+#include "smtp/session.hpp"
+
+using smtpn::smtp::BatchItem;
+using smtpn::smtp::CallbackAbort;
+using smtpn::smtp::Delivery;
+using smtpn::smtp::Phase;
+using smtpn::smtp::SmtpError;
+using smtpn::test::as_is;
+using smtpn::test::Exchange;
+using smtpn::test::hang_up;
+using smtpn::test::kMessage;
+using Kind = SmtpError::Kind;
+
+namespace {
+
+bool sent_line(const Exchange& x, std::string_view line) {
+  const auto& l = x.transport.lines();
+  return std::find(l.begin(), l.end(), line) != l.end();
+}
+
+const char* phase_of(const SmtpError& e) { return e.phase ? smtpn::smtp::phase_symbol(*e.phase) : "none"; }
+const char* delivery_of(Delivery d) {
+  const char* name = smtpn::smtp::delivery_symbol(d);
+  return name ? name : "none";
+}
+
+}  // namespace
+
+TEST_CASE("a failure carries its phase and delivery, decided in one place", "[session][outcome]") {
+  Exchange x;
+  std::string phase, delivery;
+  SECTION("greeting refused") {
+    x.server.greeting = "554 5.3.2 go away";
+    phase = "greeting", delivery = "not-sent";
+  }
+  SECTION("EHLO refused") {
+    x.server.on("EHLO", {"421 4.3.2 busy"});
+    phase = "hello", delivery = "not-sent";
+  }
+  SECTION("sender refused") {
+    x.server.on("MAIL", {"550 5.7.1 no"});
+    phase = "envelope", delivery = "not-sent";
+  }
+  SECTION("DATA refused") {
+    x.server.on("DATA", {"554 5.5.1 no valid recipients"});
+    phase = "data", delivery = "not-sent";
+  }
+  SECTION("final reply refused: a verdict") {
+    x.server.on(".", {"554 5.7.1 spam"});
+    phase = "data", delivery = "not-sent";
+  }
+  SECTION("hang-up after the final dot") {
+    x.server.on(".", {hang_up()});
+    phase = "data", delivery = "unknown";
+  }
+  SECTION("a broken final reply") {
+    x.server.on(".", {as_is("2x0 what\r\n")});
+    phase = "data", delivery = "unknown";
+  }
+  SECTION("a final reply that is neither yes nor no") {
+    x.server.on(".", {"354 again?"});
+    phase = "data", delivery = "unknown";
+  }
+  const auto err = x.failure();
+  REQUIRE(err);
+  INFO(err->what());
+  CHECK(phase_of(*err) == phase);
+  CHECK(delivery_of(err->delivery) == delivery);
+  CHECK(err->host == "mx.test");
+  CHECK(err->port == "25");
+}
+
+TEST_CASE("refused recipients travel with the error; a partial send says partial", "[session][outcome]") {
+  Exchange x;
+  x.mail.recipients = {"bob@example.net", "carol@example.com"};
+  x.server.on("RCPT TO:<carol@", {"550 5.1.1 no such user"});
+  SECTION("all or nothing") {
+    const auto err = x.failure();
+    REQUIRE(err);
+    CHECK(err->delivery == Delivery::kNotSent);
+    REQUIRE(err->rejected.size() == 1);
+    CHECK(err->rejected[0].recipient == "carol@example.com");
+    CHECK(err->rejected[0].reply.code == 550);
+    CHECK(err->rejected[0].reply.enhanced == "5.1.1");
+  }
+  SECTION("allow partial") {
+    x.mail.allow_partial = true;
+    const auto r = x.send();
+    CHECK(r.delivery == Delivery::kPartial);
+    CHECK(r.host == "mx.test");
+  }
+}
+
+TEST_CASE("a whole send says sent, with the mechanism; an error after AUTH names it", "[session][outcome]") {
+  Exchange x;
+  x.server.ehlo = {"AUTH PLAIN"};
+  x.options.user = "tim";
+  x.options.plaintext_auth = smtpn::smtp::PlaintextAuth::kAlways;
+  x.options.password = [] { return smtpn::crypto::Secret(std::string_view("pw")); };
+  SECTION("sent") {
+    const auto r = x.send();
+    CHECK(r.delivery == Delivery::kSent);
+    CHECK(r.mechanism == "PLAIN");
+  }
+  SECTION("refused later") {
+    x.server.on("MAIL", {"451 4.3.0 later"});
+    const auto err = x.failure();
+    REQUIRE(err);
+    CHECK(err->auth == "PLAIN");
+    CHECK(phase_of(*err) == std::string("envelope"));
+  }
+}
+
+TEST_CASE("C-g: before the final dot not sent, during the final reply unknown, after it sent",
+          "[session][outcome][interrupt]") {
+  Exchange x;
+  SECTION("before the dot") {
+    x.transport.interrupt = [&x] { return sent_line(x, "DATA"); };
+    const auto err = x.failure();
+    REQUIRE(err);
+    CHECK(err->kind() == Kind::kInterrupted);
+    CHECK(err->delivery == Delivery::kNotSent);
+    CHECK(x.transport.messages().empty());
+  }
+  SECTION("while the final reply is awaited") {
+    x.transport.interrupt = [&x] { return !x.transport.messages().empty(); };
+    const auto err = x.failure();
+    REQUIRE(err);
+    CHECK(err->kind() == Kind::kInterrupted);
+    CHECK(err->delivery == Delivery::kUnknown);
+    CHECK(phase_of(*err) == std::string("data"));
+  }
+  SECTION("once the final 250 was read (during QUIT)") {
+    x.transport.interrupt = [&x] { return sent_line(x, "QUIT"); };
+    const auto r = x.send();
+    CHECK(r.delivery == Delivery::kSent);
+    CHECK(r.final_reply.code == 250);
+  }
+}
+
+TEST_CASE("a callback that stops the session: QUIT is sent, the message not", "[session][outcome]") {
+  Exchange x;
+  x.server.ehlo = {"AUTH PLAIN"};
+  x.options.user = "tim";
+  x.options.plaintext_auth = smtpn::smtp::PlaintextAuth::kAlways;
+  int asked = 0;
+  x.options.password = [&asked]() -> smtpn::crypto::Secret {
+    ++asked;
+    throw CallbackAbort{};
+  };
+  const auto err = x.failure();
+  REQUIRE(err);
+  CHECK(err->kind() == Kind::kInterrupted);
+  CHECK(err->delivery == Delivery::kNotSent);
+  CHECK(phase_of(*err) == std::string("auth"));
+  CHECK(asked == 1);
+  CHECK(x.transport.lines().back() == "QUIT");
+  CHECK_FALSE(sent_line(x, "MAIL FROM:<alice@example.org>"));
+}
+
+TEST_CASE("a hook that stops the session after the message was accepted cannot undo it",
+          "[session][outcome]") {
+  Exchange x;
+  x.options.progress = [](Phase phase, std::size_t, std::size_t) {
+    if (phase == Phase::kQuit) throw CallbackAbort{};
+  };
+  const auto r = x.send();
+  CHECK(r.delivery == Delivery::kSent);
+  CHECK(x.transport.lines().back() == "QUIT");
+}
+
+TEST_CASE("a batch: messages after a lost session are not sent; each outcome is stamped",
+          "[session][outcome][batch]") {
+  Exchange x;
+  x.server.on("MAIL", {"250 ok"});
+  x.server.on("MAIL", {"550 5.7.1 not you"});
+  x.server.on("MAIL", {hang_up()});
+  x.prepare();
+  smtpn::smtp::Session session(x.transport, x.options);
+  std::vector<BatchItem> items(4, BatchItem{x.mail, kMessage});
+  const auto outcomes = session.send_batch(items);
+  REQUIRE(outcomes.size() == 4);
+  REQUIRE(outcomes[0].result);
+  CHECK(outcomes[0].result->delivery == Delivery::kSent);
+  REQUIRE(outcomes[1].error);
+  CHECK(outcomes[1].error->delivery == Delivery::kNotSent);
+  CHECK(phase_of(*outcomes[1].error) == std::string("envelope"));
+  REQUIRE(outcomes[2].error);
+  CHECK(outcomes[2].error->delivery == Delivery::kNotSent);
+  REQUIRE(outcomes[3].error);
+  CHECK(outcomes[3].error->delivery == Delivery::kNotSent);
+  CHECK(outcomes[3].error->host == "mx.test");
+}
