@@ -310,14 +310,18 @@ refused (which user, and where the credentials came from)."
          (port (plist-get plist :port)))
     (cond
      ((eq (plist-get plist :hint) 'use-starttls)
-      (format-message "Port %s talks plain SMTP (then STARTTLS), not implicit TLS: set `smtpmail-stream-type' (or the account's :stream-type) to `starttls'" port))
+      (format-message "Set `smtpmail-stream-type' (or the account's :stream-type) \
+to `starttls' for port %s" port))
      ((eq (plist-get plist :hint) 'use-ssl)
-      (format-message "Port %s sends no greeting: it probably expects implicit TLS; set `smtpmail-stream-type' (or the account's :stream-type) to `ssl'" port))
+      (format-message "Set `smtpmail-stream-type' (or the account's :stream-type) \
+to `ssl' for port %s" port))
      ((memq 'smtpmail-native-auth-error (get (car err) 'error-conditions))
       (let ((user (plist-get plist :user)))
         (if (not user)
-            (format-message "No user name is configured for %s: set `smtpmail-smtp-user' or add the login to auth-source (M-x smtpmail-native-setup does both)" (plist-get plist :host))
-          (format-message "The server refused user %s, whose credentials came from %s; correct them there, and test the login with M-x smtpmail-native-check-server"
+            (format-message "No user name is configured for %s: set `smtpmail-smtp-user' \
+or add the login to auth-source (M-x smtpmail-native-setup does both)" (plist-get plist :host))
+          (format-message "The server refused user %s, whose credentials came from %s; \
+correct them there, and test the login with M-x smtpmail-native-check-server"
                           user (smtpmail-native--credential-source-text
                                 (plist-get plist :credential-source)
                                 (plist-get plist :host) port user))))))))

@@ -303,10 +303,10 @@ auth-source (%s)" (abbreviate-file-name authinfo))
         (ssl (smtpmail-native--failure-text
               '(smtpmail-native-timeout "no greeting" :phase greeting :hint use-ssl
                                         :host "h" :port 587))))
-    (should (string-search "Port 465 talks plain SMTP" starttls))
-    (should (string-search "`smtpmail-stream-type' (or the account's :stream-type) to `starttls'" starttls))
-    (should (string-search "Port 587 sends no greeting" ssl))
-    (should (string-search "to `ssl'" ssl))))
+    (should (equal starttls "the server talks plain SMTP on port 465.  Set `smtpmail-stream-type' \
+\(or the account's :stream-type) to `starttls' for port 465"))
+    (should (equal ssl "no greeting.  Set `smtpmail-stream-type' (or the account's :stream-type) \
+to `ssl' for port 587"))))
 
 ;;;; 5. Transient failures
 
@@ -342,7 +342,8 @@ auth-source (%s)" (abbreviate-file-name authinfo))
            (smtpmail-retries 10)
            (err (cl-letf (((symbol-function 'y-or-n-p) (lambda (&rest _) (error "Asked"))))
                   (should-error (smtpmail-native-compat--send "To: tempfail@example.org\nSubject: b\n")))))
-      (should (string-prefix-p "Sending failed: 451" (cadr err))))))
+      (should (string-prefix-p "Sending failed: " (cadr err)))
+      (should (string-match-p "451 4\\.3\\.0" (cadr err))))))
 
 (provide 'smtpmail-native-trustui-tests)
 
