@@ -218,8 +218,9 @@ With FILE, search only that netrc/authinfo file (.gpg included)."
          (secret (plist-get info :secret))
          (save (and ask (plist-get info :save-function)))
          (credentials (list :user user
+                            ;; A secret with a save function was just asked for.
                             :source (cond (file (list 'file file))
-                                          (secret 'auth-source)
+                                          ((and secret (not save)) 'auth-source)
                                           (t 'prompt))
                             :mechanism (plist-get info :smtp-auth)
                             :forget (lambda () (auth-source-forget+ :host host :port port)))))

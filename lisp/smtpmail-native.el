@@ -47,6 +47,10 @@
 ;;      Your smtpmail settings, `smtpmail-auth-credentials' and auth-source
 ;;      entries apply; see also `smtpmail-native-accounts',
 ;;      `smtpmail-native-trust-file' and M-x smtpmail-native-send-queued-mail.
+;;      Or let M-x smtpmail-native-setup find the server, test the login
+;;      and save the settings; M-x smtpmail-native-check-server reports
+;;      on a server and trusts a certificate by its fingerprint
+;;      (`smtpmail-native-pinned-certificates').
 ;;
 ;; The module also offers `smtpmail-native-send' (one whole SMTP session
 ;; from Lisp), `smtpmail-native-server-info', background sends

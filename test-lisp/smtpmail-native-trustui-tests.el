@@ -229,6 +229,28 @@ The :hint of a stream-type mix-up comes in that plist."
       (should (string-search "`starttls'" text))
       (kill-buffer buffer))))
 
+;; The account of `user-mail-address' wins over smtpmail's variables, without a prompt.
+(ert-deftest smtpmail-native-trustui-check-uses-the-account-of-user-mail-address ()
+  (smtpmail-native-trustui--with "self-signed" nil
+    (let* ((port (smtpmail-native-test-servers-port "SMTPS_PORT" "self-signed"))
+           (smtpmail-native-accounts
+            `(("@example\\.org\\'" :server "localhost" :port ,port :stream-type tls :user "alice"
+               :fingerprint ,(smtpmail-native-trustui--fingerprint "self-signed"))))
+           (user-mail-address "me@example.org")
+           (netrc (smtpmail-native-compat--write-file
+                   "account.netrc" (format "machine localhost port %d login alice password wonderland-secret\n"
+                                           port)))
+           (auth-sources (list netrc))
+           (buffer (smtpmail-native-check-server))
+           (text (smtpmail-native-trustui--buffer-text buffer)))
+      (should (string-prefix-p (format "SMTP server localhost:%d (ssl)" port) text))
+      (should (string-match-p "^Certificate: +trusted by its pin" text))
+      (should (string-search (format "Credentials:               user alice, from auth-source (%s)"
+                                     (abbreviate-file-name netrc))
+                             text))
+      (should (= asked 0))
+      (kill-buffer buffer))))
+
 ;;;; 3. M-x smtpmail-native-setup
 
 (ert-deftest smtpmail-native-trustui-setup-with-scripted-answers ()
