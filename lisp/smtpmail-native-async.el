@@ -64,7 +64,8 @@
   "One message sent in the background, across its attempts."
   (id nil :documentation "A small number, for people.")
   (handle nil :documentation "The module's job of the current attempt.")
-  (state 'sending :documentation "sending, waiting (to retry), sent, failed, cancelled.")
+  (state 'sending :documentation "sending, waiting (to retry), sent, failed, cancelled,
+held (the server may have it: queued, not resent by a flush), retried.")
   host recipients subject message-id
   (data nil :documentation "The message, until the job ends (then it is sent or queued).")
   (variables nil :documentation "(VARIABLE . VALUE) pairs stored with the message if queued.")
@@ -73,6 +74,7 @@
   (attempt 1)
   (queue-file nil :documentation "The queue file holding the message, if queued.")
   (error-text nil)
+  (message nil :documentation "The module's own message about the failure.")
   (started nil)
   (finished nil))
 
@@ -140,13 +142,15 @@ it leaves the queue when the message is sent."
   (smtpmail-native-async--update))
 
 (defun smtpmail-native-async--done (job outcome)
-  "Record OUTCOME of JOB's attempt: a result plist, or (ERROR-SYMBOL . DATA)."
+  "Record OUTCOME of JOB's attempt: a result plist, or an error.
+An error is (ERROR-SYMBOL MESSAGE . PLIST)."
   (when (eq (smtpmail-native-async--job-state job) 'sending) ; not already settled at exit
     (funcall (smtpmail-native-async--job-finish job) outcome)
     (cond
      ((keywordp (car-safe outcome))
       (smtpmail-native-async--succeeded job outcome))
      ((and (eq (car outcome) 'smtpmail-native-temporary-error)
+           (eq (smtpmail-native--outcome outcome :delivery) 'not-sent)
            (< (smtpmail-native-async--job-attempt job) smtpmail-retries))
       (setf (smtpmail-native-async--job-state job) 'waiting
             (smtpmail-native-async--job-error-text job) (smtpmail-native--error-text outcome))
@@ -177,35 +181,50 @@ and token functions.  What is left is what the jobs list shows."
   (message "Sent mail to %s" (string-join (smtpmail-native-async--job-recipients job) ", "))
   (smtpmail-native--run-after-send (smtpmail-native-async--job-message-id job) result))
 
-(defun smtpmail-native-async--queue (job text)
-  "Make sure JOB's message is in the queue with the error TEXT; return its file."
+(defun smtpmail-native-async--queue (job text &optional held)
+  "Make sure JOB's message is in the queue with the error TEXT; return its file.
+HELD non-nil marks it held: the server may have it."
   (let ((file (or (smtpmail-native-async--job-queue-file job)
                   (smtpmail-native-queue--add (smtpmail-native-async--job-data job)
                                               (smtpmail-native-async--job-recipients job)
                                               (smtpmail-native-async--job-variables job)))))
     (setf (smtpmail-native-async--job-queue-file job) file)
     (smtpmail-native-queue--record-failure
-     file (smtpmail-native-queue--read-variables (concat file ".el")) text)
+     file (smtpmail-native-queue--read-variables (concat file ".el")) text held)
     file))
 
 (defun smtpmail-native-async--failed (job err)
-  "JOB ended with the error ERR: queue the message, warn, tell the hooks."
-  (let* ((cancelled (eq (car err) 'smtpmail-native-cancelled))
+  "JOB ended with the error ERR: queue the message, warn, tell the hooks.
+When the server may have the message (delivery status unknown), it
+is queued held, which a flush does not send again."
+  (let* ((state (cond ((smtpmail-native--delivery-unknown-p err) 'held)
+                      ((eq (car err) 'smtpmail-native-cancelled) 'cancelled)
+                      (t 'failed)))
          (text (smtpmail-native--error-text err))
-         (file (smtpmail-native-async--queue job text))
+         (file (smtpmail-native-async--queue job text (eq state 'held)))
          (to (string-join (smtpmail-native-async--job-recipients job) ", ")))
-    (setf (smtpmail-native-async--job-state job) (if cancelled 'cancelled 'failed)
+    (setf (smtpmail-native-async--job-state job) state
           (smtpmail-native-async--job-error-text job) text
+          (smtpmail-native-async--job-message job) (and (stringp (nth 1 err)) (nth 1 err))
           (smtpmail-native-async--job-finished job) (current-time))
     (smtpmail-native-async--release job)
-    (if cancelled
-        (message "Sending to %s cancelled; the mail is queued" to)
-      (display-warning
-       'smtpmail-native
-       (format-message (substitute-command-keys "Mail to %s was not sent: %s\nIt is queued as %s; \
+    (pcase state
+      ('cancelled (message "Sending to %s cancelled; the mail is queued" to))
+      ('held
+       (display-warning
+        'smtpmail-native
+        (format-message (substitute-command-keys "Mail to %s: %s\nThe server may have it, so it \
+is held in the queue as %s and not sent again by \\[smtpmail-native-send-queued-mail]; \
+\\[smtpmail-native-send-queued-message] sends it if it did not arrive.")
+                        to text (file-name-nondirectory file))
+        :warning))
+      (_
+       (display-warning
+        'smtpmail-native
+        (format-message (substitute-command-keys "Mail to %s was not sent: %s\nIt is queued as %s; \
 \\[smtpmail-native-send-queued-mail] sends it again, \\[smtpmail-native-jobs] lists the sends.")
-                       to text (file-name-nondirectory file))
-       :error))
+                        to text (file-name-nondirectory file))
+        :error)))
     (smtpmail-native--run-failure (smtpmail-native-async--job-message-id job) err file)))
 
 (defun smtpmail-native-async--forget-old ()

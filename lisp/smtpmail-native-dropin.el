@@ -64,7 +64,10 @@ Use it as `send-mail-function' and `message-send-mail-function'."
   "Send or queue BUFFER for RECIPIENTS; stands in for `smtpmail-via-smtp'.
 `smtpmail-send-it' calls it with the prepared message.  Return nil
 on success; signal \"Sending failed: ...\" otherwise, without the
-AUTH truncation smtpmail applies (no secret reaches the message)."
+AUTH truncation smtpmail applies (no secret reaches the message).
+When the server may have the message (the connection ended after it
+was sent, before the verdict), it is also held in the queue, where a
+flush leaves it alone.  \\[keyboard-quit] is passed on as a quit."
   (with-current-buffer buffer
     (let ((settings (smtpmail-native--settings)))
       (cl-progv (mapcar #'car settings) (mapcar #'cdr settings)
@@ -79,17 +82,35 @@ AUTH truncation smtpmail applies (no secret reaches the message)."
                 (smtpmail-native--run-after-send
                  message-id (smtpmail-native--deliver recipients buffer))
               (smtpmail-native-error
-               (smtpmail-native--quit-if-interrupted err)
-               (let ((text (smtpmail-native--failure-text err)))
-                 (if (smtpmail-native--offer-queue-p err text)
-                     (let ((file (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
-                                                             (smtpmail-native--queue-variables))))
-                       (smtpmail-native--run-failure message-id err file)
-                       (message "%s" (substitute-command-keys
-                                      "The message is queued; \\[smtpmail-native-send-queued-mail] sends the queue")))
-                   (smtpmail-native--run-failure message-id err nil)
-                   (error "Sending failed: %s" text)))))))))))
+               (let* ((text (smtpmail-native--failure-text err))
+                      (held (and (smtpmail-native--delivery-unknown-p err)
+                                 (smtpmail-native--hold recipients text)))
+                      (queued (and (not held) (smtpmail-native--offer-queue-p err text)
+                                   (smtpmail-native--hold recipients text 'queue))))
+                 (smtpmail-native--run-failure message-id err (or held queued))
+                 (when (eq (car err) 'smtpmail-native-interrupted)
+                   (signal 'quit nil))
+                 (cond
+                  (queued
+                   (message "%s" (substitute-command-keys
+                                  "The message is queued; \\[smtpmail-native-send-queued-mail] \
+sends the queue")))
+                  (held
+                   (error (substitute-command-keys "Sending failed: %s; it is held in the queue \
+as %s, and \\[smtpmail-native-send-queued-message] sends it again if it did not arrive")
+                          text (file-name-nondirectory held)))
+                  (t (error "Sending failed: %s" text))))))))))))
   nil)
+
+(defun smtpmail-native--hold (recipients reason &optional queue)
+  "Queue this buffer's message for RECIPIENTS as held, for REASON; return the file.
+With QUEUE, it is queued to be sent again by the next flush, not held."
+  (let ((file (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
+                                          (let ((smtpmail-store-queue-variables t))
+                                            (smtpmail-native--queue-variables)))))
+    (smtpmail-native-queue--record-failure
+     file (smtpmail-native-queue--read-variables (concat file ".el")) reason (not queue))
+    file))
 
 (defun smtpmail-native--offer-queue-p (err text)
   "Non-nil when the user wants the message ERR refused for now to be queued.

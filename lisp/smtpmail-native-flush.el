@@ -93,16 +93,27 @@ Return a list of (KEY FILE...); files that cannot be read stand alone."
 
 (defun smtpmail-native-flush--retry-alone-p (err)
   "Non-nil when the failed ERR deserves a session of its own.
-A 4xx is retried per `smtpmail-retries', and a 530 asks for
-credentials, as a message sent alone would."
-  (or (eq (car err) 'smtpmail-native-temporary-error)
-      (eql (nth 2 err) 530)))
+A 4xx that left the message unsent is retried per `smtpmail-retries',
+and a 530 asks for credentials, as a message sent alone would."
+  (and (eq (smtpmail-native--outcome err :delivery) 'not-sent)
+       (or (eq (car err) 'smtpmail-native-temporary-error)
+           (eql (smtpmail-native--outcome err :code) 530))))
+
+(defun smtpmail-native-flush--failed (file pairs err)
+  "Record the failure ERR of the queued FILE (with PAIRS); return its outcome.
+The outcome is (held . TEXT) when the server may have the message, which
+then stays queued but held; else the error TEXT."
+  (let ((text (smtpmail-native--error-text err))
+        (held (smtpmail-native--delivery-unknown-p err)))
+    (smtpmail-native-queue--record-failure file pairs text held)
+    (if held (cons 'held text) text)))
 
 (defun smtpmail-native-flush--group (files)
   "Send the queued FILES over one SMTP session; return their outcomes.
-Each outcome is (FILE . t) when sent or (FILE . ERROR-TEXT).  A sent
-message leaves the queue as soon as the server accepted it; a refused
-one stays with its error recorded; a 4xx or 530 is retried alone."
+Each outcome is (FILE . t) when sent, (FILE held . ERROR-TEXT) when the
+server may have it, or (FILE . ERROR-TEXT).  A sent message leaves the
+queue as soon as the server accepted it; a refused one stays with its
+error recorded; a 4xx or 530 is retried alone."
   (let* ((pairs (mapcar (lambda (f) (smtpmail-native-queue--read-variables (concat f ".el"))) files))
          (messages (cl-mapcar
                     (lambda (file p)
@@ -117,13 +128,12 @@ one stays with its error recorded; a 4xx or 530 is retried alone."
          (on-outcome
           (lambda (index outcome)
             (let ((file (nth index files)))
-              (cond ((keywordp (car outcome))  ; a result plist, not (ERROR-SYMBOL . DATA)
+              (cond ((keywordp (car outcome))  ; a result plist, not (ERROR-SYMBOL MESSAGE . PLIST)
                      (smtpmail-native-queue--drop file)
                      (push (cons file t) outcomes))
                     ((smtpmail-native-flush--retry-alone-p outcome) (push file alone))
-                    (t (let ((text (smtpmail-native--error-text outcome)))
-                         (smtpmail-native-queue--record-failure file (nth index pairs) text)
-                         (push (cons file text) outcomes))))))))
+                    (t (push (cons file (smtpmail-native-flush--failed file (nth index pairs) outcome))
+                             outcomes)))))))
     (smtpmail-native-flush--with-settings
      (car files) (car pairs)
      (lambda (_)
@@ -137,10 +147,12 @@ one stays with its error recorded; a 4xx or 530 is retried alone."
     (nreverse outcomes)))
 
 (defun smtpmail-native-flush--one (file)
-  "Send the queued message FILE; return t, or the error text when it failed.
-A sent message leaves the queue at once; a failed one stays, with its
-error recorded.  A message whose files are gone leaves the index, and
-the result is `missing'."
+  "Send the queued message FILE, held or not; return its outcome.
+That is t when sent (it leaves the queue at once), (held . ERROR-TEXT)
+when the server may have it, or the ERROR-TEXT (it stays queued with
+the error recorded).  A message whose files are gone leaves the index,
+and the outcome is `missing'.  A \\[keyboard-quit] is passed on, once
+the message is recorded as held if the server may have it."
   (let ((el (concat file ".el")))
     (if (not (and (file-exists-p file) (file-exists-p el)))
         (progn (smtpmail-native-queue--drop file)
@@ -151,11 +163,11 @@ the result is `missing'."
             (progn (smtpmail-native-flush--send file pairs)
                    (smtpmail-native-queue--drop file)
                    t)
-          (smtpmail-native-error
-           (smtpmail-native--quit-if-interrupted err)
-           (let ((text (smtpmail-native--error-text err)))
-             (smtpmail-native-queue--record-failure file pairs text)
-             text))
+          (smtpmail-native-interrupted
+           (when (smtpmail-native--delivery-unknown-p err)
+             (smtpmail-native-flush--failed file pairs err))
+           (signal 'quit nil))
+          (smtpmail-native-error (smtpmail-native-flush--failed file pairs err))
           (error
            (let ((text (error-message-string err)))
              (smtpmail-native-queue--record-failure file pairs text)
@@ -169,9 +181,19 @@ session (RSET between them); each goes with the server settings it
 was queued with.  The index is rewritten after every message, so
 an interrupted run resumes where it stopped.  A message that fails
 stays queued, its error recorded in its .el file, and the others are
-still sent.  Return a plist (:sent N :failed ((FILE . ERROR) ...))."
+still sent.  A held message (the server may already have it: its
+delivery status is unknown) is not sent: \\[smtpmail-native-send-queued-message]
+sends one when you know it did not arrive.  Return a plist
+\(:sent N :failed ((FILE . ERROR) ...) :held (FILE ...))."
   (interactive)
   (let* ((entries (smtpmail-native-queue--entries))
+         (held (cl-remove-if-not
+                (lambda (file)
+                  (ignore-errors
+                    (smtpmail-native-queue--held
+                     (smtpmail-native-queue--read-variables (concat file ".el")))))
+                entries))
+         (entries (cl-set-difference entries held :test #'equal))
          (total (length entries))
          (reporter (make-progress-reporter "Sending queued mail..." 0 total))
          (done 0)
@@ -184,16 +206,49 @@ still sent.  Return a plist (:sent N :failed ((FILE . ERROR) ...))."
         (let ((file (car result)) (outcome (cdr result)))
           (cond ((eq outcome t) (cl-incf sent))
                 ((eq outcome 'missing))
+                ((eq (car-safe outcome) 'held)
+                 (push file held)
+                 (message "Queued mail %s is held: %s" (file-name-nondirectory file) (cdr outcome)))
                 (t (push (cons file outcome) failed)
                    (message "Queued mail %s not sent: %s" (file-name-nondirectory file) outcome))))
         (progress-reporter-update reporter (cl-incf done))))
     (progress-reporter-done reporter)
     (setq failed (nreverse failed))
-    (message "%s" (cond ((zerop total) "No queued mail")
-                        ((null failed) (format "Sent %d queued message%s" sent (if (= sent 1) "" "s")))
-                        (t (format "Sent %d queued message%s; %d stay queued (first error: %s)"
-                                   sent (if (= sent 1) "" "s") (length failed) (cdar failed)))))
-    (list :sent sent :failed failed)))
+    (message "%s%s"
+             (cond ((and (zerop total) (null held)) "No queued mail")
+                   ((null failed) (format "Sent %d queued message%s" sent (if (= sent 1) "" "s")))
+                   (t (format "Sent %d queued message%s; %d stay queued (first error: %s)"
+                              sent (if (= sent 1) "" "s") (length failed) (cdar failed))))
+             (if held
+                 (format (substitute-command-keys "; %d held (delivery status unknown), \
+not sent: \\[smtpmail-native-send-queued-message] sends one")
+                         (length held))
+               ""))
+    (list :sent sent :failed failed :held held)))
+
+;;;###autoload (autoload 'smtpmail-native-send-queued-message "smtpmail-native" nil t)
+(defun smtpmail-native-send-queued-message (file)
+  "Send the one queued message FILE now, even when it is held.
+A held message is one the server may already have (the connection
+ended after the message was sent, before the server's verdict): send
+it again only when you know it did not arrive.  Interactively, choose
+among the queued messages, and confirm for a held one.  Return t when
+sent; signal an error saying why when not (it stays queued)."
+  (interactive
+   (let* ((entries (or (smtpmail-native-queue--entries) (user-error "No queued mail")))
+          (file (completing-read "Send queued message: " entries nil t nil nil (car entries)))
+          (held (smtpmail-native-queue--held
+                 (smtpmail-native-queue--read-variables (concat file ".el")))))
+     (when (and held (not (yes-or-no-p (format "The server may already have this message (%s).  \
+Send it again? " held))))
+       (user-error "Not sent"))
+     (list file)))
+  (let ((outcome (smtpmail-native-flush--one file)))
+    (pcase outcome
+      ('t (message "Sent queued mail %s" (file-name-nondirectory file)) t)
+      ('missing (error "Queued mail %s is missing" file))
+      (`(held . ,text) (error "Queued mail %s is held again: %s" (file-name-nondirectory file) text))
+      (text (error "Queued mail %s not sent: %s" (file-name-nondirectory file) text)))))
 
 (provide 'smtpmail-native-flush)
 

@@ -44,7 +44,8 @@
 (define-derived-mode smtpmail-native-jobs-mode tabulated-list-mode "SMTP Jobs"
   "The background sends of smtpmail-native.
 \\<smtpmail-native-jobs-mode-map>\\[smtpmail-native-jobs-cancel] cancels the send at point (its message is queued),
-\\[smtpmail-native-jobs-retry] sends a failed or cancelled one again,
+\\[smtpmail-native-jobs-retry] sends a failed or cancelled one again (a held one,
+which the server may have, after confirmation),
 \\[revert-buffer] refreshes.
 
 \\{smtpmail-native-jobs-mode-map}"
@@ -75,7 +76,9 @@
                   (smtpmail-native-async--job-host job)
                   (string-join (smtpmail-native-async--job-recipients job) ", ")
                   (or (smtpmail-native-async--job-subject job) "")
-                  (or (smtpmail-native-async--job-error-text job) "")))))
+                  (or (smtpmail-native-async--job-message job)
+                      (smtpmail-native-async--job-error-text job)
+                      "")))))
 
 (defun smtpmail-native-jobs--refresh ()
   "Recompute the rows of the jobs list."
@@ -102,17 +105,25 @@
   (pcase (smtpmail-native-async--job-state job)
     ('sending (smtpmail-native-cancel-job (smtpmail-native-async--job-handle job)))
     ('waiting (smtpmail-native-async--failed
-               job (list 'smtpmail-native-cancelled "cancelled while waiting to retry")))
+               job (list 'smtpmail-native-cancelled "cancelled while waiting to retry"
+                        :delivery 'not-sent)))
     (state (user-error "This send has ended (%s)" state))))
 
 (defun smtpmail-native-jobs-retry (job)
-  "Send the failed or cancelled JOB (at point) again, in the background.
+  "Send the failed, cancelled or held JOB (at point) again, in the background.
 It is sent from the queue, with the settings stored there, and leaves
-the queue when the server accepts it."
-  (interactive (list (smtpmail-native-jobs--at-point)) smtpmail-native-jobs-mode)
+the queue when the server accepts it.  A held job's message may have
+reached the server already; interactively that is confirmed first."
+  (interactive
+   (let ((job (smtpmail-native-jobs--at-point)))
+     (when (and (eq (smtpmail-native-async--job-state job) 'held)
+                (not (yes-or-no-p "The server may already have this message.  Send it again? ")))
+       (user-error "Not sent"))
+     (list job))
+   smtpmail-native-jobs-mode)
   (let ((file (smtpmail-native-async--job-queue-file job)))
-    (unless (memq (smtpmail-native-async--job-state job) '(failed cancelled))
-      (user-error "Only a failed or cancelled send can be retried"))
+    (unless (memq (smtpmail-native-async--job-state job) '(failed cancelled held))
+      (user-error "Only a failed, cancelled or held send can be retried"))
     (unless (and file (file-exists-p file))
       (user-error "The message is no longer in the queue"))
     (smtpmail-native-flush--with-settings

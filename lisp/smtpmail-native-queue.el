@@ -34,7 +34,10 @@
 ;; index is rewritten after each message, so an interrupted flush resumes
 ;; where it stopped; a message that fails stays queued with its error
 ;; recorded in its .el file (as variables smtpmail ignores) and the flush
-;; goes on with the next one.
+;; goes on with the next one.  A message the server may have (delivery
+;; status unknown: no verdict after the final dot) is marked held there,
+;; with the reason; a flush leaves it alone until the user asks for it
+;; (Emacs's own `smtpmail-send-queued-mail' does not know the mark).
 ;;
 ;; This file owns the files only; smtpmail-native-flush.el sends them.
 
@@ -161,16 +164,26 @@ Quitting is held off so that the index never lists a deleted file."
     (dolist (f (list file (concat file ".el")))
       (when (file-exists-p f) (delete-file f)))))
 
-(defun smtpmail-native-queue--record-failure (file pairs text)
-  "Record the error TEXT in the .el file of the queued FILE, given its PAIRS."
+(defun smtpmail-native-queue--record-failure (file pairs text &optional held)
+  "Record the error TEXT in the .el file of the queued FILE, given its PAIRS.
+With HELD non-nil the message is also marked held: the server may
+have it (delivery status unknown), so a flush must not send it again
+unless the user asks for that message.  Without, any held mark goes."
   (let ((pairs (cl-remove-if (lambda (p) (memq (car p) '(smtpmail-native-queue-error
-                                                         smtpmail-native-queue-error-time)))
+                                                         smtpmail-native-queue-error-time
+                                                         smtpmail-native-queue-held)))
                              pairs)))
     (smtpmail-native-queue--write
      (concat file ".el")
      (smtpmail-native-queue--format
-      (append pairs `((smtpmail-native-queue-error . ,text)
-                      (smtpmail-native-queue-error-time . ,(format-time-string "%FT%T%z"))))))))
+      (append pairs
+              `((smtpmail-native-queue-error . ,text)
+                (smtpmail-native-queue-error-time . ,(format-time-string "%FT%T%z")))
+              (and held `((smtpmail-native-queue-held . ,text))))))))
+
+(defun smtpmail-native-queue--held (pairs)
+  "Return why the queued message with PAIRS is held, or nil when it is not."
+  (alist-get 'smtpmail-native-queue-held pairs))
 
 (provide 'smtpmail-native-queue)
 

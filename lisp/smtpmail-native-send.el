@@ -56,7 +56,7 @@
 
 (defun smtpmail-native--trace-writer (host)
   "Return the :trace function for a session with HOST.
-With `smtpmail-debug-info', it appends the lines it is given to the
+With `smtpmail-debug-info', it appends each list of lines it is given to the
 buffer *trace of SMTP session to HOST*, emptied now; otherwise it
 ignores them.  The buffer is held in the closure, so lines that
 arrive later, from a background send, still find it."
@@ -70,7 +70,7 @@ arrive later, from a background send, still find it."
         (when (buffer-live-p buffer)
           (with-current-buffer buffer
             (goto-char (point-max))
-            (dolist (line (ensure-list lines))
+            (dolist (line lines)
               (insert line "\n"))))))))
 
 ;;;; Module arguments
@@ -96,27 +96,40 @@ of %s is not verified" host)))
         (if (string-match-p allow host) t 'loopback)
       allow)))
 
+
+;;;; Outcomes as data
+
+(defun smtpmail-native--outcome (outcome key)
+  "Return KEY of OUTCOME: a result plist or an error.
+An error is (ERROR-SYMBOL MESSAGE . PLIST).  Keys are the module's:
+:phase, :delivery (`sent', `not-sent', `partial' or `unknown'), :code,
+:enhanced, :reply, :rejected, :auth."
+  (and (consp outcome)
+       (plist-get (if (keywordp (car outcome)) outcome (cddr outcome)) key)))
+
+(defun smtpmail-native--delivery-unknown-p (outcome)
+  "Non-nil when the server may have OUTCOME's message.
+That is, no verdict came after the final dot."
+  (eq (smtpmail-native--outcome outcome :delivery) 'unknown))
+
+;;;; Module arguments
+
 (defun smtpmail-native--module-arguments (session trace message-args)
   "Return (ARGS . FINISH) for sending MESSAGE-ARGS over SESSION.
 SESSION is a plist of `smtpmail-native--session'; TRACE is the
-:trace function; MESSAGE-ARGS are the message keywords (:from,
-:recipients, :data, or :messages for a batch).  ARGS are the keyword
-arguments of a module sending function.  FINISH must be called once
-with the outcome -- the result plist, the error (ERROR-SYMBOL . DATA),
-or nil when interrupted -- so that the credentials are remembered
-after a successful AUTH and forgotten after a refused one."
-  (let ((host (plist-get session :host))
-        (authenticated nil))
+:trace function (called with lists of transcript lines);
+MESSAGE-ARGS are the message keywords (:from, :recipients, :data, or
+:messages for a batch).  ARGS are the keyword arguments of a module
+sending function.  FINISH must be called once with the outcome -- the
+result plist, the error (ERROR-SYMBOL MESSAGE . PLIST), or nil when
+interrupted -- so that the credentials are remembered after a
+successful AUTH (the outcome's :auth) and forgotten after a refused one."
+  (let ((host (plist-get session :host)))
     (cons (append (list :host host :port (plist-get session :port)
                         :stream-type (plist-get session :stream-type)
                         :helo (plist-get session :helo)
                         :allow-plaintext-auth (smtpmail-native--plaintext-auth host)
-                        :timeout smtpmail-native-timeout
-                        :trace (lambda (lines)
-                                 (dolist (line (ensure-list lines))
-                                   (when (string-prefix-p "* authenticated with " line)
-                                     (setq authenticated t)))
-                                 (funcall trace lines)))
+                        :timeout smtpmail-native-timeout :trace trace)
                   (cl-loop for (key value) on session by #'cddr
                            unless (memq key '(:host :port :stream-type :helo :ask :settle
                                               :credential-source))
@@ -132,7 +145,7 @@ after a successful AUTH and forgotten after a refused one."
                                  (memq 'smtpmail-native-auth-error
                                        (get (car outcome) 'error-conditions)))
                             'refused)
-                           (authenticated 'accepted)))))))
+                           ((smtpmail-native--outcome outcome :auth) 'accepted)))))))
 
 (defun smtpmail-native--call-module (send session trace message-args)
   "Call SEND, a module sending function, over SESSION with MESSAGE-ARGS.
@@ -170,24 +183,17 @@ TLS settings and pin); EXTRA are further keywords (:untrusted-ok,
                           append (list key value))
                  extra)))
 
-(defun smtpmail-native--error-plist (err)
-  "Return the plist of the error ERR, (ERROR-SYMBOL MESSAGE . PLIST), or nil.
-Data before the first keyword (a module older than the plist contract
-puts CODE ENHANCED REPLY there) is skipped."
-  (cl-member-if #'keywordp (cddr err)))
-
 (defun smtpmail-native--certificate-facts (session err)
   "Return the facts of the certificate refused in ERR, or nil.
 From ERR's plist when the module put them there, else from a probe
 of SESSION's server that describes an untrusted certificate.  nil
 when the failure was not about trusting the certificate."
-  (let ((plist (smtpmail-native--error-plist err)))
-    (if (plist-get plist :verify-error)
-        plist
-      (let ((info (condition-case nil
-                      (smtpmail-native--probe session :untrusted-ok t)
-                    (smtpmail-native-error nil))))
-        (and (plist-get info :verify-error) info)))))
+  (if (smtpmail-native--outcome err :verify-error)
+      (cddr err)
+    (let ((info (condition-case nil
+                    (smtpmail-native--probe session :untrusted-ok t)
+                  (smtpmail-native-error nil))))
+      (and (plist-get info :verify-error) info))))
 
 (defun smtpmail-native--error-with (err &rest facts)
   "Return ERR, an error (ERROR-SYMBOL MESSAGE . PLIST), with FACTS in its plist.
@@ -201,19 +207,26 @@ FACTS go last: a key the module already gave keeps the module's value."
 The one retry comes after a second; Emacs waits for a synchronous send,
 so longer waits belong to the queue or to a background send.")
 
-(defun smtpmail-native--auth-would-help (err lines)
-  "Non-nil when smtpmail would retry ERR asking for a password.
-That is a 530, or a 550-554 for a recipient, from a server that
-offered AUTH (seen in the transcript LINES) to a session that did
-not authenticate."
-  (let ((code (nth 2 err)))
+(defun smtpmail-native--offers-auth-p (session)
+  "Return non-nil when the server of SESSION has a SASL mechanism to offer.
+This asks over a connection of its own, without a message."
+  (condition-case nil
+      (plist-get (smtpmail-native--probe session) :mechanisms)
+    (smtpmail-native-error nil)))
+
+(defun smtpmail-native--auth-would-help (err session)
+  "Non-nil when smtpmail would retry ERR, from SESSION, asking for a password.
+That is, for a session that did not authenticate, a 530 at MAIL FROM
+\(RFC 4954: authentication required), or refused recipients (550-554)
+from a server that offers AUTH."
+  (let ((code (smtpmail-native--outcome err :code)))
     (and (integerp code)
+         (not (smtpmail-native--outcome err :auth))
+         (eq (smtpmail-native--outcome err :phase) 'envelope)
          (or (= code 530)
              (and (<= 550 code 554)
-                  ;; The module's wording when recipients were refused.
-                  (string-match-p "\\`the server rejected [0-9]+ of" (nth 1 err))))
-         (cl-some (lambda (l) (string-match-p "\\`S: 250[- ]AUTH[ =]" l)) lines)
-         (not (cl-some (lambda (l) (string-prefix-p "* authenticated with " l)) lines)))))
+                  (smtpmail-native--outcome err :rejected)
+                  (smtpmail-native--offers-auth-p session))))))
 
 (defun smtpmail-native--deliver (recipients buffer)
   "Send the message in BUFFER to RECIPIENTS as `smtpmail-via-smtp' would.
@@ -229,16 +242,11 @@ when the module is not built."
          (recipients (mapcar #'smtpmail-maybe-append-domain recipients))
          (message-args (list :from from :recipients recipients :data data))
          (session (smtpmail-native--session))
-         (write-trace (smtpmail-native--trace-writer (plist-get session :host)))
-         (lines nil)
-         (trace (lambda (new)
-                  (setq lines (append lines (ensure-list new)))
-                  (funcall write-trace new)))
+         (trace (smtpmail-native--trace-writer (plist-get session :host)))
          (attempt 1)
          (asked-trust nil)
          (result nil))
     (while (not result)
-      (setq lines nil)
       (condition-case err
           (setq result (smtpmail-native--call-module #'smtpmail-native-send session trace
                                                      message-args))
@@ -264,49 +272,64 @@ when the module is not built."
                      :host (plist-get session :host) :port (plist-get session :port))))
            (signal (car err) (cdr err))))
         (smtpmail-native-temporary-error
-         (unless (< attempt (min smtpmail-retries smtpmail-native--sync-attempts))
+         (unless (and (< attempt (min smtpmail-retries smtpmail-native--sync-attempts))
+                      (eq (smtpmail-native--outcome err :delivery) 'not-sent))
            (signal (car err) (cdr err)))
          (message "Got transient error code %s when sending; retrying attempt %d..."
-                  (nth 2 err) attempt)
-         (funcall trace (format "* retrying after %s (attempt %d)" (nth 2 err) attempt))
+                  (smtpmail-native--outcome err :code) attempt)
+         (funcall trace (list (format "* retrying after %s (attempt %d)"
+                                      (smtpmail-native--outcome err :code) attempt)))
          (cl-incf attempt)
          (sleep-for 1))
         (smtpmail-native-permanent-error
-         (unless (and (not (plist-get session :ask)) (smtpmail-native--auth-would-help err lines))
+         (unless (and (not (plist-get session :ask)) (smtpmail-native--auth-would-help err session))
            (signal (car err) (cdr err)))
-         (funcall trace "* retrying with credentials, as the server asks for them")
+         (funcall trace (list "* retrying with credentials, as the server asks for them"))
          (setq session (smtpmail-native--session t)))))
     result))
 
-;;;; Outcomes
+;;;; What the user reads, and the hooks
 
-(defun smtpmail-native--quit-if-interrupted (err)
-  "Signal `quit' if ERR is the module's report of \\[keyboard-quit]."
-  (when (and (eq (car err) 'smtpmail-native-error)
-             (stringp (nth 1 err))
-             (string-prefix-p "interrupted" (nth 1 err)))
-    (signal 'quit nil)))
+(defconst smtpmail-native--phase-words
+  '((arguments . "refused before connecting") (connect . "while connecting")
+    (tls . "during the TLS handshake") (greeting . "in the server's greeting")
+    (hello . "at EHLO") (starttls . "at STARTTLS") (auth . "during authentication")
+    (envelope . "at MAIL FROM") (data . "at the end of the message") (quit . "at QUIT"))
+  "How an error's :phase reads after the server's reply.")
 
 (defun smtpmail-native--error-text (err)
   "Return what follows \"Sending failed: \" for the error ERR.
-With a server reply that is smtpmail's text, the reply (\"550 5.1.1
-...\"), followed by what the module says about where it happened."
-  (pcase-let ((`(,text ,code ,_enhanced ,reply) (cdr err)))
-    (cond ((not (stringp text)) (error-message-string err))
-          ((not (integerp code)) text)
-          (t (let* ((summary (string-trim-right
-                              (format "%d %s" code (car (split-string (or reply "") "\n")))))
-                    (at (string-search summary text))
-                    (context (string-trim-right (if at (substring text 0 at) text) "[: ]+")))
-               (if (string-empty-p context)
-                   summary
-                 (format "%s (%s)" summary context)))))))
+ERR is (ERROR-SYMBOL MESSAGE . PLIST).  With a server reply: the reply
+as smtpmail shows it (\"550 5.1.1 ...\", from :code and :reply) and, in
+parentheses, where it came and what became of the message, from
+:phase, :rejected and :delivery.  Without one: the module's MESSAGE."
+  (let ((code (smtpmail-native--outcome err :code))
+        (text (nth 1 err)))
+    (if (not (integerp code))
+        (if (stringp text) text (error-message-string err))
+      (let* ((reply (car (split-string (or (smtpmail-native--outcome err :reply) "") "\n")))
+             (rejected (length (smtpmail-native--outcome err :rejected)))
+             ;; The reply's first line as the server sent it, enhanced status included.
+             (summary (string-trim-right (format "%d %s" code reply)))
+             (context
+              (delq nil
+                    (list (if (> rejected 0)
+                              (format "%d recipient%s refused" rejected (if (= rejected 1) "" "s"))
+                            (alist-get (smtpmail-native--outcome err :phase)
+                                       smtpmail-native--phase-words))
+                          (pcase (smtpmail-native--outcome err :delivery)
+                            ('not-sent "nothing was sent")
+                            ('unknown "delivery status unknown: the server may have it")
+                            ('partial "sent to the other recipients"))))))
+        (if context
+            (format "%s (%s)" summary (string-join context "; "))
+          summary)))))
 
 (defun smtpmail-native--advice (err)
   "Return what the user can do about the error ERR, as a sentence, or nil.
 From ERR's plist: a :hint about the stream type, an authentication
 refused (which user, and where the credentials came from)."
-  (let* ((plist (smtpmail-native--error-plist err))
+  (let* ((plist (cddr err))
          (port (plist-get plist :port)))
     (cond
      ((eq (plist-get plist :hint) 'use-starttls)
@@ -330,7 +353,7 @@ correct them there, and test the login with M-x smtpmail-native-check-server"
   "Return what follows \"Sending failed: \" for ERR, and what to do about it.
 A certificate that is not trusted is described with how to trust it;
 otherwise `smtpmail-native--error-text' and `smtpmail-native--advice'."
-  (let ((plist (smtpmail-native--error-plist err)))
+  (let ((plist (cddr err)))
     (if (and (eq (car err) 'smtpmail-native-tls-error) (plist-get plist :verify-error))
         (smtpmail-native-trust--refusal (plist-get plist :host) (plist-get plist :port) plist)
       (let ((text (smtpmail-native--error-text err))
@@ -345,7 +368,8 @@ Return RESULT."
   result)
 
 (defun smtpmail-native--run-failure (message-id err queue-file)
-  "Run `smtpmail-native-send-failure-functions' for MESSAGE-ID, ERR and QUEUE-FILE."
+  "Run `smtpmail-native-send-failure-functions' for MESSAGE-ID, ERR and QUEUE-FILE.
+QUEUE-FILE is where the message is queued (or held), or nil."
   (with-demoted-errors "smtpmail-native-send-failure-functions: %S"
     (run-hook-with-args 'smtpmail-native-send-failure-functions message-id err queue-file)))
 

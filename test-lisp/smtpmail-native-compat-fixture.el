@@ -157,13 +157,23 @@ SERVER (default good) must have received exactly one copy."
   "The body of the delivered BYTES, with LF line ends."
   (replace-regexp-in-string "\r\n" "\n" (substring bytes (+ 4 (string-search "\r\n\r\n" bytes)))))
 
-(defmacro smtpmail-native-compat--should-fail (form regexp)
+(defmacro smtpmail-native-compat--should-fail (form regexp &optional phase delivery)
   "Check that FORM signals an `error' \"Sending failed: \" matching REGEXP.
-Return the error message."
-  `(let ((err (should-error ,form)))
+With PHASE, the module's error behind it (as
+`smtpmail-native-send-failure-functions' received it) must have that
+:phase and the :delivery DELIVERY.  Return the error message."
+  `(let* ((module-error nil)
+          (smtpmail-native-send-failure-functions
+           (cons (lambda (_id e _file) (setq module-error e))
+                 smtpmail-native-send-failure-functions))
+          (err (should-error ,form)))
      (should (eq (car err) 'error))
      (should (string-prefix-p "Sending failed" (cadr err)))
      (should (string-match-p ,regexp (cadr err)))
+     ,@(if phase
+           `((should (eq (plist-get (cddr module-error) :phase) ',phase))
+             (should (eq (plist-get (cddr module-error) :delivery) ',delivery)))
+         '((ignore module-error)))
      (smtpmail-native-compat--message-of err)))
 
 (defun smtpmail-native-compat--message-of (err)

@@ -130,7 +130,7 @@
     (let ((smtpmail-native-trust-file nil)
           (gnutls-trustfiles nil))
       (smtpmail-native-compat--should-fail (smtpmail-native-compat--send "To: t@example.org\n")
-                                           "certificate"))))
+                                           "certificate" starttls not-sent))))
 
 (ert-deftest smtpmail-native-compat-network-security-level-low ()
   "`network-security-level' low sends to an untrusted certificate, with a warning."
@@ -138,7 +138,7 @@
     (let ((smtpmail-smtp-service (smtpmail-native-compat--port "self-signed"))
           (warnings nil))
       (smtpmail-native-compat--should-fail (smtpmail-native-compat--send "To: l@example.org\n")
-                                           "certificate")
+                                           "certificate" starttls not-sent)
       (cl-letf (((symbol-function 'display-warning)
                  (lambda (type message &rest _) (push (list type message) warnings))))
         (let ((network-security-level 'low)
@@ -157,13 +157,13 @@ and retry, which `smtpmail-native-compat-530-asks-for-credentials' tests."
     (setq smtpmail-auth-credentials (smtpmail-native-compat--alice))
     (let ((text (smtpmail-native-compat--should-fail
                  (smtpmail-native-compat--send "To: ok@example.org, reject-me@example.org\n")
-                 "\\`Sending failed: 550 5\\.1\\.1 <reject-me@example\\.org>: recipient rejected")))
+                 "\\`Sending failed: 550 5\\.1\\.1 <reject-me@example\\.org>: recipient rejected" envelope not-sent)))
       (should (string-match-p "nothing was sent" text)))
     (smtpmail-native-compat--should-fail (smtpmail-native-compat--send "Subject: nobody\n")
                                          "no recipients")
     (let ((smtpmail-smtp-service 1))
       (smtpmail-native-compat--should-fail (smtpmail-native-compat--send "To: x@example.org\n")
-                                           "refused"))))
+                                           "refused" connect not-sent))))
 
 (ert-deftest smtpmail-native-compat-retries ()
   "4xx is retried up to smtpmail-retries attempts, then reported."
@@ -171,14 +171,14 @@ and retry, which `smtpmail-native-compat-530-asks-for-credentials' tests."
     (let ((smtpmail-debug-info t)
           (smtpmail-retries 2))
       (smtpmail-native-compat--should-fail (smtpmail-native-compat--send "To: tempfail@example.org\n")
-                                           "\\`Sending failed: 451 4\\.3\\.0")
+                                           "\\`Sending failed: 451 4\\.3\\.0" envelope not-sent)
       (with-current-buffer "*trace of SMTP session to localhost*"
         (should (= 2 (how-many "^\\* connected to " (point-min) (point-max))))
         (should (= 1 (how-many "^\\* retrying after 451" (point-min) (point-max))))))
     (let ((smtpmail-debug-info t)
           (smtpmail-retries 1))
       (smtpmail-native-compat--should-fail (smtpmail-native-compat--send "To: tempfail@example.org\n")
-                                           "451")
+                                           "451" envelope not-sent)
       (with-current-buffer "*trace of SMTP session to localhost*"
         (should (= 1 (how-many "^\\* connected to " (point-min) (point-max))))))))
 
@@ -323,7 +323,7 @@ machine localhost port %d login alice password %s\n"
                               (smtpmail-native-compat--sent-via "To: p@example.org\n")))
       (let ((smtpmail-native-allow-plaintext-auth nil))
         (smtpmail-native-compat--should-fail (smtpmail-native-compat--send "To: p@example.org\n")
-                                             "without TLS")))))
+                                             "without TLS" auth not-sent)))))
 
 (ert-deftest smtpmail-native-compat-servers-requiring-authorization ()
   "A server matching the regexp gets credentials at once, asked for and saved after success."
@@ -338,7 +338,7 @@ machine localhost port %d login alice password %s\n"
         ;; A wrong answer: the AUTH fails, nothing is saved.
         (smtpmail-native-compat--with-prompts '(("user name" . "alice") ("password" . "wrong-password"))
           (smtpmail-native-compat--should-fail (smtpmail-native-compat--send "To: r2@example.org\n")
-                                               "\\`Sending failed: 535 "))
+                                               "\\`Sending failed: 535 " auth not-sent))
         (should (equal (with-temp-buffer (insert-file-contents netrc) (buffer-string)) ""))
         (smtpmail-native-compat--with-prompts `(("user name" . "alice")
                                                 ("password" . ,smtpmail-native-compat-password))
@@ -371,7 +371,7 @@ machine localhost port %d login alice password %s\n"
       (smtpmail-native-compat--with-prompts `(("user name" . "alice")
                                               ("password" . ,smtpmail-native-compat-password))
         (smtpmail-native-compat--should-fail (smtpmail-native-compat--send "To: reject-me@example.org\n")
-                                             "\\`Sending failed: 550 ")
+                                             "\\`Sending failed: 550 " envelope not-sent)
         (should (= 2 (length prompts))))
       (with-current-buffer "*trace of SMTP session to localhost*"
         (should (= 2 (how-many "^S: 550 " (point-min) (point-max))))
@@ -386,7 +386,7 @@ machine localhost port %d login alice password %s\n"
       (cl-letf (((symbol-function 'auth-source-forget+)
                  (lambda (&rest spec) (push spec forgotten) 0)))
         (smtpmail-native-compat--should-fail (smtpmail-native-compat--send "To: w@example.org\n")
-                                             "\\`Sending failed: 535 Incorrect authentication data"))
+                                             "\\`Sending failed: 535 Incorrect authentication data" auth not-sent))
       (should (equal forgotten `((:host "localhost" :port ,(number-to-string smtpmail-smtp-service))))))))
 
 ;;;; Secrets never shown
@@ -503,7 +503,7 @@ The prepared message has no separator line, only the blank line."
     (message-goto-body)
     (insert "Keep me.\n")
     (let ((buffer (current-buffer)))
-      (smtpmail-native-compat--should-fail (message-send-and-exit) "550 5\\.1\\.1")
+      (smtpmail-native-compat--should-fail (message-send-and-exit) "550 5\\.1\\.1" envelope not-sent)
       ;; message.el itself added Date and Message-ID; the draft is all there.
       (should (buffer-live-p buffer))
       (with-current-buffer buffer

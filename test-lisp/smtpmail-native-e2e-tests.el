@@ -66,10 +66,14 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
             (smtpmail-native-test-servers-delivered (lambda (bytes) (string-search marker bytes))
                                                     cert count wait))))
 
-(defmacro smtpmail-native-e2e--should-signal (form symbol)
-  "Check that FORM signals SYMBOL; return the error data."
+(defmacro smtpmail-native-e2e--should-signal (form symbol phase delivery)
+  "Check that FORM signals SYMBOL with :phase PHASE and :delivery DELIVERY.
+Return the error, (SYMBOL MESSAGE . PLIST)."
   `(let ((err (should-error ,form :type ',symbol)))
      (should (memq 'smtpmail-native-error (get (car err) 'error-conditions)))
+     (should (stringp (nth 1 err)))
+     (should (eq (plist-get (cddr err) :phase) ',phase))
+     (should (eq (plist-get (cddr err) :delivery) ',delivery))
      err))
 
 ;;;; Delivery and mechanisms
@@ -117,7 +121,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
               (smtpmail-native-e2e--send :stream-type 'plain :allow-plaintext-auth nil
                                          :user "alice" :password (lambda () (setq asked t) "x")
                                          :mechanisms '(plain login))
-              smtpmail-native-auth-error)))
+              smtpmail-native-auth-error auth not-sent)))
     (should-not asked)
     (should (string-match-p "without TLS" (nth 1 err)))))
 
@@ -126,7 +130,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
          (err (smtpmail-native-e2e--should-signal
                (smtpmail-native-e2e--send :user "alice" :password "wrong"
                                           :trace (lambda (lines) (dolist (l lines) (push l trace))))
-               smtpmail-native-auth-error)))
+               smtpmail-native-auth-error auth not-sent)))
     (should (equal (plist-get (cddr err) :code) 535))
     ;; One AUTH attempt, no retry with another mechanism.
     (should (= 1 (cl-count-if (lambda (l) (string-prefix-p "C: AUTH" l)) trace)))))
@@ -158,7 +162,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
   (let* ((msg (smtpmail-native-e2e--message "reject"))
          (err (smtpmail-native-e2e--should-signal
                (smtpmail-native-e2e--send :recipients '("ok@example.org" "reject-me@example.org") :data msg)
-               smtpmail-native-permanent-error)))
+               smtpmail-native-permanent-error envelope not-sent)))
     (should (equal (plist-get (cddr err) :code) 550))
     (should (equal (plist-get (cddr err) :enhanced) "5.1.1"))
     (should (string-match-p "reject-me@example.org" (nth 1 err)))
@@ -178,14 +182,14 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
 (ert-deftest smtpmail-native-e2e-temporary-failure ()
   (let ((err (smtpmail-native-e2e--should-signal
               (smtpmail-native-e2e--send :recipients '("tempfail@example.org"))
-              smtpmail-native-temporary-error)))
+              smtpmail-native-temporary-error envelope not-sent)))
     (should (equal (plist-get (cddr err) :code) 451))
     (should (equal (plist-get (cddr err) :enhanced) "4.3.0"))))
 
 (ert-deftest smtpmail-native-e2e-rejected-at-end-of-data ()
   (let ((err (smtpmail-native-e2e--should-signal
               (smtpmail-native-e2e--send :recipients '("datareject@example.org"))
-              smtpmail-native-permanent-error)))
+              smtpmail-native-permanent-error data not-sent)))
     (should (equal (plist-get (cddr err) :code) 554))
     (should (string-match-p "end of data" (plist-get (cddr err) :reply)))))
 
@@ -194,7 +198,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
   (let ((err (smtpmail-native-e2e--should-signal
               (smtpmail-native-send :host "127.0.0.1" :port 1 :from "a@b" :recipients '("c@d")
                                     :data "x" :timeout 5)
-              smtpmail-native-connection-error)))
+              smtpmail-native-connection-error connect not-sent)))
     (should (string-match-p "refused" (nth 1 err)))
     (should-not (plist-get (cddr err) :code))))
 
@@ -205,7 +209,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
    (smtpmail-native-send :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
                          :stream-type 'starttls :from "a@example.org" :recipients '("b@example.org")
                          :data "x" :timeout 20)
-   smtpmail-native-tls-error))
+   smtpmail-native-tls-error starttls not-sent))
 
 (ert-deftest smtpmail-native-e2e-extra-trust-files-add-to-the-system-store ()
   (let ((result (smtpmail-native-send :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
@@ -223,7 +227,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
                                       :stream-type 'starttls :user "alice" :password "wonderland-secret"
                                       :from "a@example.org" :recipients '("b@example.org") :data "x"
                                       :timeout 20)
-                smtpmail-native-tls-error)))
+                smtpmail-native-tls-error starttls not-sent)))
       (should (string-match-p "certificate" (nth 1 err))))))
 
 (ert-deftest smtpmail-native-e2e-implicit-tls-wrong-host-refused ()
@@ -231,7 +235,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
    (smtpmail-native-send :host "localhost" :port (smtpmail-native-e2e--port "SMTPS_PORT" "wrong-host")
                          :stream-type 'tls :trust-file (smtpmail-native-e2e--get "CA_FILE" "wrong-host")
                          :from "a@example.org" :recipients '("b@example.org") :data "x" :timeout 20)
-   smtpmail-native-tls-error))
+   smtpmail-native-tls-error tls not-sent))
 
 (ert-deftest smtpmail-native-e2e-pinned-self-signed-accepted ()
   (let* ((msg (smtpmail-native-e2e--message "pinned"))
@@ -247,7 +251,7 @@ Exim delivers in the background after accepting: wait up to WAIT seconds
 (ert-deftest smtpmail-native-e2e-pin-mismatch-refused ()
   (let ((err (smtpmail-native-e2e--should-signal
               (smtpmail-native-e2e--send :fingerprint (smtpmail-native-e2e--get "FINGERPRINT_EXPIRED"))
-              smtpmail-native-tls-error)))
+              smtpmail-native-tls-error starttls not-sent)))
     (should (string-match-p "does not match" (nth 1 err)))))
 
 (ert-deftest smtpmail-native-e2e-verify-nil-is-said-in-the-trace ()
@@ -292,7 +296,7 @@ and a message that starts in plain words and names the pin that would trust it."
                                          :user "alice" :password "wonderland-secret"
                                          :from "a@example.org" :recipients '("b@example.org") :data "x"
                                          :timeout 20)
-                   smtpmail-native-tls-error))
+                   smtpmail-native-tls-error starttls not-sent))
              (plist (cddr err))
              (leaf (plist-get plist :certificate)))
         (should (eq (plist-get plist :verify-error) reason))
@@ -356,7 +360,7 @@ and a message that starts in plain words and names the pin that would trust it."
                                            :port (smtpmail-native-e2e--port "SMTP_PORT" "expired")
                                            :trust-file (smtpmail-native-e2e--get "CA_FILE" "expired")
                                            :timeout 20)
-              smtpmail-native-tls-error)))
+              smtpmail-native-tls-error starttls nil)))
     (should (eq (plist-get (cddr err) :verify-error) 'expired))))
 
 (ert-deftest smtpmail-native-e2e-server-info-tests-the-login ()
@@ -378,7 +382,7 @@ and a message that starts in plain words and names the pin that would trust it."
 (ert-deftest smtpmail-native-e2e-ssl-against-a-starttls-port-says-use-starttls ()
   (let ((err (smtpmail-native-e2e--should-signal
               (smtpmail-native-e2e--send :stream-type 'ssl)
-              smtpmail-native-tls-error)))
+              smtpmail-native-tls-error tls not-sent)))
     (should (eq (plist-get (cddr err) :hint) 'use-starttls))
     (should (eq (plist-get (cddr err) :phase) 'tls))
     (should (string-prefix-p "the server talks plain SMTP on port" (nth 1 err)))))
@@ -389,7 +393,7 @@ and a message that starts in plain words and names the pin that would trust it."
          (err (smtpmail-native-e2e--should-signal
                (smtpmail-native-e2e--send :port (smtpmail-native-e2e--port "SMTPS_PORT")
                                           :stream-type 'starttls :timeout 60)
-               smtpmail-native-timeout))
+               smtpmail-native-timeout greeting not-sent))
          (took (- (float-time) start)))
     (should (eq (plist-get (cddr err) :hint) 'use-ssl))
     (should (eq (plist-get (cddr err) :phase) 'greeting))
@@ -416,6 +420,9 @@ and a message that starts in plain words and names the pin that would trust it."
     (should (equal (plist-get (nth 0 outcomes) :accepted) '("rcpt@example.org")))
     (should (eq (car (nth 1 outcomes)) 'smtpmail-native-permanent-error))
     (should (equal (plist-get (cddr (nth 1 outcomes)) :code) 550))
+    (should (eq (plist-get (cddr (nth 1 outcomes)) :phase) 'envelope))
+    (should (eq (plist-get (cddr (nth 1 outcomes)) :delivery) 'not-sent))
+    (should (eq (plist-get (nth 0 outcomes) :delivery) 'sent))
     (should (equal (plist-get (nth 2 outcomes) :accepted) '("rcpt@example.org")))
     ;; One connection, one AUTH; RSET before each later message, and one for the refusal.
     (should (= 1 (cl-count-if (lambda (l) (string-prefix-p "* connected" l)) trace)))

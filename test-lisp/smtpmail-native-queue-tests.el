@@ -12,6 +12,7 @@
 (require 'cl-lib)
 (require 'smtpmail-native)
 (require 'smtpmail-native-compat-fixture)
+(require 'smtpmail-native-test-servers)
 
 ;; Read by smtpmail-native.el, bound here: it must be dynamic in this file too.
 (defvar smtpmail-auth-credentials)
@@ -87,7 +88,7 @@ retried with a password prompt (smtpmail's behaviour without them)."
                   mail-header-separator "\nGr\u00fc\u00dfe\n")
           (smtpmail-send-it)))
       (should (= 2 (length (smtpmail-native-queue-tests--index))))
-      (should (equal (smtpmail-native-send-queued-mail) '(:sent 2 :failed nil)))
+      (should (equal (smtpmail-native-send-queued-mail) '(:sent 2 :failed nil :held nil)))
       (dolist (id ids)
         (let ((bytes (smtpmail-native-compat--one id)))
           (should (string-match-p "(auth=plain:alice)" (smtpmail-native-compat--received bytes)))
@@ -114,7 +115,7 @@ retried with a password prompt (smtpmail's behaviour without them)."
     (let* ((smtpmail-debug-info t)
            (ids (cl-loop for i below 3
                          collect (smtpmail-native-compat--send (format "To: one%d@example.org\n" i)))))
-      (should (equal (smtpmail-native-send-queued-mail) '(:sent 3 :failed nil)))
+      (should (equal (smtpmail-native-send-queued-mail) '(:sent 3 :failed nil :held nil)))
       (dolist (id ids) (smtpmail-native-compat--one id))
       (with-current-buffer (format "*trace of SMTP session to %s*" smtpmail-smtp-server)
         (should (= 1 (how-many "^\\* connected" (point-min) (point-max))))
@@ -143,7 +144,7 @@ The index has a name of its own here (`smtpmail-queue-index-file')."
       (smtpmail-native-compat--one (nth 0 ids))
       (should-not (file-exists-p (nth 0 entries)))
       (should (equal (smtpmail-native-queue-tests--index) (cdr entries)))
-      (should (equal (smtpmail-native-send-queued-mail) '(:sent 2 :failed nil)))
+      (should (equal (smtpmail-native-send-queued-mail) '(:sent 2 :failed nil :held nil)))
       (smtpmail-native-compat--one (nth 1 ids))
       (smtpmail-native-compat--one (nth 2 ids))
       (should (equal (smtpmail-native-queue-tests--index) nil))
@@ -179,5 +180,129 @@ The index has a name of its own here (`smtpmail-queue-index-file')."
         (should (equal (plist-get (cdr form) 'smtpmail-recipient-address-list) '("reject-me@example.org")))
         (should (string-match-p "\\`550 5\\.1\\.1 <reject-me@example\\.org>"
                                 (plist-get (cdr form) 'smtpmail-native-queue-error)))))))
+
+;;;; Delivery unknown: held, never resent by a flush
+
+(defun smtpmail-native-queue-tests--sink ()
+  "Start a sink that stores what it gets and reports closed sessions.
+Return (PORT . DIR), DIR holding the stored messages."
+  (let ((dir (smtpmail-native-compat--file (format "sink-%d/" (random 1000000000)))))
+    (make-directory dir t)
+    (cons (smtpmail-native-test-servers-start-sink "--store" dir "--report-sessions") dir)))
+
+(defun smtpmail-native-queue-tests--copies (dir)
+  "How many messages the sink stored in DIR."
+  (length (directory-files dir nil "\\`[0-9]+\\.eml\\'")))
+
+(defmacro smtpmail-native-queue-tests--with-sink (port &rest body)
+  "Run BODY sending to the sink on PORT (no TLS, no credentials), queue private."
+  (declare (indent 1) (debug t))
+  `(smtpmail-native-queue-tests--with-queue
+     (let ((smtpmail-queue-mail nil)
+           (smtpmail-smtp-server "127.0.0.1")
+           (smtpmail-smtp-service ,port)
+           (smtpmail-stream-type 'plain)
+           (smtpmail-auth-credentials nil)
+           (auth-sources nil))
+       ,@body)))
+
+(defun smtpmail-native-queue-tests--held ()
+  "The queue's entries, each with its held reason or nil: ((FILE . REASON) ...)."
+  (mapcar (lambda (file)
+            (cons file (alist-get 'smtpmail-native-queue-held
+                                  (smtpmail-native-queue--read-variables (concat file ".el")))))
+          (smtpmail-native-queue-tests--index)))
+
+(ert-deftest smtpmail-native-queue-unknown-delivery-held ()
+  "The connection cut right after the final dot: the message is held, and a flush does not resend it.
+The server has the message (it may deliver it), the client got no
+verdict: `smtpmail-native-send-it' fails saying so, the message is in
+the queue marked held with the reason, and
+`smtpmail-native-send-queued-mail' leaves it alone.  Only an explicit
+`smtpmail-native-send-queued-message' sends it again."
+  (pcase-let ((`(,port . ,dir) (smtpmail-native-queue-tests--sink)))
+    (smtpmail-native-queue-tests--with-sink port
+      (let ((err (should-error (smtpmail-native-compat--send "To: dropafterdot@example.org\n"))))
+        (should (string-match-p "\\`Sending failed: .*delivery status unknown"
+                                (error-message-string err))))
+      (should (smtpmail-native-test-servers-sink-wait port "^closed 1$"))
+      (should (= (smtpmail-native-queue-tests--copies dir) 1))
+      (let ((held (smtpmail-native-queue-tests--held)))
+        (should (= (length held) 1))
+        (should (string-match-p "delivery status unknown" (cdar held)))
+        ;; The flush sends nothing: the message is reported held, still queued.
+        (let ((outcome (smtpmail-native-send-queued-mail)))
+          (should (equal (plist-get outcome :sent) 0))
+          (should (equal (plist-get outcome :held) (list (caar held)))))
+        (should (equal (smtpmail-native-queue-tests--held) held))
+        (should (= (smtpmail-native-queue-tests--copies dir) 1))
+        ;; Asked for explicitly, it goes: the sink's next connection is number 2
+        ;; (the flush opened none), and the second copy arrives.
+        (should-error (smtpmail-native-send-queued-message (caar held)))
+        (should (smtpmail-native-test-servers-sink-wait port "^closed 2$"))
+        (should-not (smtpmail-native-test-servers-sink-wait port "^closed 3$" 0.2))
+        (should (= (smtpmail-native-queue-tests--copies dir) 2))
+        (should (cdar (smtpmail-native-queue-tests--held)))))))
+
+(ert-deftest smtpmail-native-queue-quit-awaiting-final-reply-holds ()
+  "\\[keyboard-quit] while the server delays its verdict on the final dot: the message is held.
+A child Emacs sends through `smtpmail-native-send-it' to a sink that
+stores the message and answers the dot 5 s later.  Once the sink has
+it, the child gets SIGUSR2, which Emacs turns into a quit
+\(`debug-on-event').  The send ends with a quit, the failure hook saw
+`smtpmail-native-interrupted' with :delivery `unknown', and the message
+is in the child's queue, held, so no later flush sends it twice."
+  (pcase-let* ((`(,port . ,dir) (smtpmail-native-queue-tests--sink))
+               (queue (smtpmail-native-compat--file (format "queue-%d/" (random 1000000000))))
+               (output (generate-new-buffer " *child*"))
+               (child
+                (make-process
+                 :name "child" :buffer output :noquery t :connection-type 'pipe
+                 :command
+                 (list (expand-file-name invocation-name invocation-directory)
+                       "-Q" "--batch" "-L" smtpmail-native--lisp-directory
+                       "--eval"
+                       (prin1-to-string
+                        `(progn
+                           (setq smtpmail-native-module-file ,smtpmail-native-module-file
+                                 smtpmail-queue-dir ,queue smtpmail-smtp-server "127.0.0.1"
+                                 smtpmail-smtp-service ,port smtpmail-stream-type 'plain
+                                 auth-sources nil user-mail-address "me@example.org")
+                           (require 'smtpmail-native)
+                           (setq debug-on-event 'sigusr2 debugger (lambda (&rest _) nil))
+                           (add-hook 'smtpmail-native-send-failure-functions
+                                     (lambda (_id err file)
+                                       (princ (format "hook: %S %S %S\n" (car err)
+                                                      (plist-get (cddr err) :delivery)
+                                                      (and file t)))))
+                           (with-temp-buffer
+                             (insert "From: me@example.org\nTo: slowdot5@example.org\n"
+                                     "Subject: quit\n" mail-header-separator "\nbody\n")
+                             (condition-case err
+                                 (progn (smtpmail-native-send-it) (princ "sent\n"))
+                               (quit (princ "quit\n"))
+                               (error (princ (format "error: %S\n" err)))))
+                           (princ (format "held: %S\n"
+                                          (mapcar (lambda (file)
+                                                    (and (smtpmail-native-queue--held
+                                                          (smtpmail-native-queue--read-variables
+                                                           (concat file ".el")))
+                                                         t))
+                                                  (smtpmail-native-queue--entries))))))))))
+    (unwind-protect
+        (progn
+          (should (smtpmail-native-test-servers-sink-wait port "^stored 1$" 30))
+          (signal-process child 'SIGUSR2)
+          (let ((deadline (+ (float-time) 20)))
+            (while (and (process-live-p child) (< (float-time) deadline))
+              (accept-process-output child 0.05)))
+          (let ((text (with-current-buffer output (buffer-string))))
+            (ert-info ((format "child output:\n%s" text))
+              (should (string-match-p "^hook: smtpmail-native-interrupted unknown t$" text))
+              (should (string-match-p "^quit$" text))
+              (should (string-match-p "^held: (t)$" text))))
+          (should (= (smtpmail-native-queue-tests--copies dir) 1)))
+      (when (process-live-p child) (delete-process child))
+      (kill-buffer output))))
 
 ;;; smtpmail-native-queue-tests.el ends here

@@ -102,7 +102,7 @@ arguments, which pass the credentials as the user gave them."
                                         port :user user :password password
                                         :mechanisms (list mech)))
                                   :auth)
-                       mech))
+                       (upcase (symbol-name mech))))
         (should (equal (plist-get (car (apply #'smtpmail-native-sasl-tests--send port
                                               (plist-put (copy-sequence args) :mechanisms (list mech))))
                                   :auth)

@@ -240,7 +240,9 @@ So a test finding nothing did look for the right thing."
        (let ((err (should-error (smtpmail-native-compat--send "To: bob@example.org\n"))))
          (should (string-match-p "\\`Sending failed: 535" (cadr err)))
          (should (eq (caar smtpmail-native-secrets-tests--errors) 'smtpmail-native-auth-error))
-         (should (eql (nth 2 (car smtpmail-native-secrets-tests--errors)) 535))
+         (should (eql (plist-get (cddr (car smtpmail-native-secrets-tests--errors)) :code) 535))
+         (should (eq (plist-get (cddr (car smtpmail-native-secrets-tests--errors)) :phase) (quote auth)))
+         (should (eq (plist-get (cddr (car smtpmail-native-secrets-tests--errors)) :delivery) (quote not-sent)))
          (apply #'smtpmail-native-secrets-tests--check mech err smtpmail-native-secrets-tests--errors))))))
 
 ;;;; The queue: a flush that fails records its error

@@ -22,10 +22,11 @@ soon as message bytes arrive; "dropdataonce" does that only the first time. "dro
 is accepted and the message stored, but the connection is cut right after the final dot,
 before any reply: the client cannot know whether it was delivered. "slowdotN" (e.g.
 slowdot3) stores the message and answers the final dot N seconds later. --throttle
-BYTES_PER_SECOND makes it read slowly: a slow server. --report-sessions prints
-"closed N" on stdout (flushed) when a connection ends, N counting connections from 1, so a
-test can wait for a session to be over instead of sleeping. --latin1 puts a byte that is not
+BYTES_PER_SECOND makes it read slowly: a slow server. --latin1 puts a byte that is not
 UTF-8 (Latin-1 "\xe9") into the greeting, the first EHLO line and the 250 after a message.
+--report-sessions prints
+"closed N" on stdout (flushed) when a connection ends, N counting connections from 1, and
+"stored N" when message N was received, so a test can wait for these instead of sleeping.
 """
 
 import argparse
@@ -72,6 +73,8 @@ class Sink:
 
     def store(self, data, envelope):
         self.count += 1
+        if self.args.report_sessions:
+            print(f"stored {self.count}", flush=True)
         if not self.args.store:
             return self.count
         base = os.path.join(self.args.store, str(self.count))
