@@ -146,7 +146,9 @@ server takes mail without a login" host)
         (user (plist-get session :user)))
     (smtpmail-native-check--insert-row "Greeting" (plist-get info :greeting))
     (smtpmail-native-check--insert-row "Capabilities before TLS"
-                                       (string-join (plist-get info :capabilities-before-tls) ", "))
+                                       (if (plist-get info :capabilities-before-tls)
+                                           (string-join (plist-get info :capabilities-before-tls) ", ")
+                                         "(none: TLS from the start)"))
     (when (plist-get info :tls-version)
       (smtpmail-native-check--insert-row "Capabilities after TLS"
                                          (string-join (plist-get info :capabilities-after-tls) ", "))

@@ -244,6 +244,8 @@ The :hint of a stream-type mix-up comes in that plist."
            (buffer (smtpmail-native-check-server))
            (text (smtpmail-native-trustui--buffer-text buffer)))
       (should (string-prefix-p (format "SMTP server localhost:%d (ssl)" port) text))
+      (should (string-match-p "^Capabilities before TLS: +(none: TLS from the start)$" text))
+      (should (string-match-p "^Capabilities after TLS: .*AUTH PLAIN LOGIN CRAM-MD5" text))
       (should (string-match-p "^Certificate: +trusted by its pin" text))
       (should (string-search (format "Credentials:               user alice, from auth-source (%s)"
                                      (abbreviate-file-name netrc))
