@@ -183,18 +183,6 @@ TLS settings and pin); EXTRA are further keywords (:untrusted-ok,
                           append (list key value))
                  extra)))
 
-(defun smtpmail-native--certificate-facts (session err)
-  "Return the facts of the certificate refused in ERR, or nil.
-From ERR's plist when the module put them there, else from a probe
-of SESSION's server that describes an untrusted certificate.  nil
-when the failure was not about trusting the certificate."
-  (if (smtpmail-native--outcome err :verify-error)
-      (cddr err)
-    (let ((info (condition-case nil
-                    (smtpmail-native--probe session :untrusted-ok t)
-                  (smtpmail-native-error nil))))
-      (and (plist-get info :verify-error) info))))
-
 (defun smtpmail-native--error-with (err &rest facts)
   "Return ERR, an error (ERROR-SYMBOL MESSAGE . PLIST), with FACTS in its plist.
 FACTS go last: a key the module already gave keeps the module's value."
@@ -251,20 +239,13 @@ when the module is not built."
           (setq result (smtpmail-native--call-module #'smtpmail-native-send session trace
                                                      message-args))
         (smtpmail-native-tls-error
-         (let ((facts (smtpmail-native--certificate-facts session err))
-               (host (plist-get session :host))
-               (port (plist-get session :port)))
-           (cond ((and facts (not asked-trust)
-                       (setq asked-trust t)
-                       (smtpmail-native-trust--query host port facts))
-                  (funcall trace (list "* retrying with the certificate the user trusted")))
-                 (facts
-                  (let ((err (apply #'smtpmail-native--error-with err :host host :port port
-                                    (cl-loop for key in '(:verify-error :certificate :chain
-                                                                        :fingerprint)
-                                             append (list key (plist-get facts key))))))
-                    (signal (car err) (cdr err))))
-                 (t (signal (car err) (cdr err))))))
+         ;; A certificate that did not verify (:verify-error): ask once, as the NSM does.
+         (unless (and (smtpmail-native--outcome err :verify-error) (not asked-trust)
+                      (setq asked-trust t)
+                      (smtpmail-native-trust--query (plist-get session :host)
+                                                    (plist-get session :port) (cddr err)))
+           (signal (car err) (cdr err)))
+         (funcall trace (list "* retrying with the certificate the user trusted")))
         (smtpmail-native-auth-error
          (let ((err (smtpmail-native--error-with
                      err :user (plist-get session :user)
