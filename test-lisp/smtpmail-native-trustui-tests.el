@@ -291,6 +291,17 @@ stores the secret in the first auth-source file, saves with Customize, sends a t
                (lambda (bytes) (string-search "Subject: smtpmail-native test" bytes))
                "self-signed")))))
 
+(ert-deftest smtpmail-native-trustui-setup-declined-certificate-stops ()
+  "No to the certificate: the wizard stops with the fingerprint, before any password."
+  (smtpmail-native-trustui--with "self-signed" '(?n)
+    (let* ((smtpmail-native-setup-ports `((,smtpmail-smtp-service . starttls)))
+           (smtpmail-native-setup--answers (list "alice@example.org" "localhost"))
+           (err (should-error (smtpmail-native-setup) :type 'user-error)))
+      (should (= asked 1))
+      (should-not smtpmail-native-pinned-certificates)
+      (should (string-search (smtpmail-native-trustui--fingerprint "self-signed") (cadr err)))
+      (should-not (file-exists-p custom-file)))))
+
 (ert-deftest smtpmail-native-trustui-setup-wrong-password-stores-nothing ()
   (smtpmail-native-trustui--with "good" nil
     (let* ((authinfo (smtpmail-native-compat--write-file (format "authinfo-%d" (random 1000000)) ""))
