@@ -46,6 +46,12 @@
 (defvar smtpmail-auth-credentials)
 (defvar smtpmail-native-accounts)
 
+(defvar smtpmail-native--account-trust-file nil
+  "The :trust-file of the account chosen for this send, or nil.")
+
+(defvar smtpmail-native--account-fingerprint nil
+  "The :fingerprint of the account chosen for this send, or nil.")
+
 (defvar smtpmail-native--method-header nil
   "Non-nil when an X-Message-SMTP-Method header already chose the server.")
 
@@ -156,7 +162,9 @@ USER\", which message.el keeps inline and so cannot be called."
                                       (:port smtpmail-smtp-service)
                                       (:stream-type smtpmail-stream-type)
                                       (:user smtpmail-smtp-user)
-                                      (:mechanisms smtpmail-auth-supported))
+                                      (:mechanisms smtpmail-auth-supported)
+                                      (:trust-file smtpmail-native--account-trust-file)
+                                      (:fingerprint smtpmail-native--account-fingerprint))
                    when (plist-member plist key)
                    collect (cons var (plist-get plist key))))))
 
@@ -188,9 +196,10 @@ string, a function returning one, or nil to ask."
                                 entries)))
     (let ((user (smtpmail-cred-user entry))
           (password (smtpmail-cred-passwd entry)))
-      (if password
-          (list :user user :password (lambda () (smtpmail-native--secret password)))
-        (cons :user (cons user (smtpmail-native--prompted-password user host port)))))))
+      (append (if password
+                  (list :user user :password (lambda () (smtpmail-native--secret password)))
+                (cons :user (cons user (smtpmail-native--prompted-password user host port))))
+              (list :source (if password 'smtpmail-auth-credentials 'prompt))))))
 
 (defun smtpmail-native--auth-source-credentials (host port ask &optional file)
   "Search auth-source for HOST and PORT the way `smtpmail-try-auth-methods' does.
@@ -209,6 +218,10 @@ With FILE, search only that netrc/authinfo file (.gpg included)."
          (secret (plist-get info :secret))
          (save (and ask (plist-get info :save-function)))
          (credentials (list :user user
+                            ;; A secret with a save function was just asked for.
+                            :source (cond (file (list 'file file))
+                                          ((and secret (not save)) 'auth-source)
+                                          (t 'prompt))
                             :mechanism (plist-get info :smtp-auth)
                             :forget (lambda () (auth-source-forget+ :host host :port port)))))
     (cond ((not user) nil)
@@ -237,8 +250,10 @@ With FILE, search only that netrc/authinfo file (.gpg included)."
 `smtpmail-auth-credentials' wins when it matches the server; else
 auth-source is searched as smtpmail does (ASK as in smtpmail).  Keys:
 :user, :password (a function, called only when a mechanism needs the
-secret), :mechanism (auth-source's smtp-auth), :remember (called with
-the password after a successful AUTH) and :forget (after a failed one)."
+secret), :mechanism (auth-source's smtp-auth), :source (where they came from:
+`smtpmail-auth-credentials', `auth-source', (file FILE) or `prompt'),
+:remember (called with the password after a successful AUTH) and
+:forget (after a failed one)."
   (let ((creds (bound-and-true-p smtpmail-auth-credentials))
         (port (if port (format "%s" port) "smtp")))
     (or (and (consp creds) (smtpmail-native--list-credentials creds host port))
@@ -248,6 +263,25 @@ the password after a successful AUTH) and :forget (after a failed one)."
 
 ;;;; One session
 
+(defun smtpmail-native--credential-source-text (source host port user)
+  "Return where credentials from SOURCE for USER on HOST:PORT came from, in words.
+SOURCE is the :source of `smtpmail-native--credentials'.  For
+`auth-source' the file is found by searching each of `auth-sources'."
+  (pcase source
+    ('smtpmail-auth-credentials "`smtpmail-auth-credentials'")
+    ('prompt "the password prompt")
+    (`(file ,file) (format "the file %s (`smtpmail-auth-credentials')" (abbreviate-file-name file)))
+    ('auth-source
+     (let ((found (cl-find-if
+                   (lambda (src)
+                     (let ((auth-sources (list src)))
+                       (auth-source-search :host host :port (format "%s" port) :user user :max 1)))
+                   auth-sources)))
+       (if (stringp found)
+           (format "auth-source (%s)" (abbreviate-file-name found))
+         (format "auth-source (`auth-sources': %S)" (or found auth-sources)))))
+    (_ "nowhere: no user name is configured")))
+
 (defun smtpmail-native--session (&optional ask)
   "Return the session smtpmail's variables, as bound now, describe.
 ASK non-nil means a password may be asked for even when
@@ -255,7 +289,9 @@ ASK non-nil means a password may be asked for even when
 \(smtpmail's retry after a 530).  The plist has :host, :port,
 :stream-type, :helo, the SASL keywords of `smtpmail-native-sasl-arguments'
 \(:user, :password, :mechanisms, ...), :ask (whether a password may
-be asked for), and :settle, a function to call once the session
+be asked for), :credential-source (as :source of
+`smtpmail-native--credentials'), :trust-file and :fingerprint (from the
+account, when it sets them), and :settle, a function to call once the session
 ended with `accepted' when AUTH succeeded (smtpmail saves the
 credentials then, even if the mail fails), `refused' when the server
 refused them (they are forgotten), or nil."
@@ -274,7 +310,10 @@ refused them (they are forgotten), or nil."
                             (error "No SMTP password for %s@%s" user host))
                           asked))))
     (append (list :host host :port smtpmail-smtp-service
-                  :stream-type smtpmail-stream-type :helo (smtpmail-fqdn) :ask ask
+                  ;; smtpmail takes `tls' for `ssl'; the module knows `ssl'.
+                  :stream-type (if (eq smtpmail-stream-type 'tls) 'ssl smtpmail-stream-type)
+                  :helo (smtpmail-fqdn) :ask ask
+                  :credential-source (plist-get credentials :source)
                   :settle (lambda (verdict)
                             (pcase verdict
                               ('accepted (when-let ((remember (plist-get credentials :remember)))
@@ -282,6 +321,10 @@ refused them (they are forgotten), or nil."
                               ('refused (when-let ((forget (plist-get credentials :forget)))
                                           (funcall forget))))
                             (setq asked nil)))
+            (and smtpmail-native--account-trust-file
+                 (list :trust-file (expand-file-name smtpmail-native--account-trust-file)))
+            (and smtpmail-native--account-fingerprint
+                 (list :fingerprint smtpmail-native--account-fingerprint))
             (smtpmail-native-sasl-arguments
              host smtpmail-smtp-service user password
              (plist-get credentials :mechanism) smtpmail-auth-supported))))

@@ -109,17 +109,21 @@ flush leaves it alone.  \\[keyboard-quit] is passed on as a quit."
                 (smtpmail-native--run-after-send
                  message-id (smtpmail-native--deliver recipients buffer))
               (smtpmail-native-error
-               (let* ((text (smtpmail-native--error-text err))
+               (let* ((text (smtpmail-native--failure-text err))
                       (held (and (smtpmail-native--delivery-unknown-p err)
-                                 (smtpmail-native--hold recipients text))))
-                 (smtpmail-native--run-failure message-id err held)
+                                 (smtpmail-native--hold recipients text)))
+                      (queued (and (not held) (smtpmail-native--offer-queue-p err text)
+                                   (smtpmail-native--hold recipients text 'queue))))
+                 (smtpmail-native--run-failure message-id err (or held queued))
                  (when (eq (car err) 'smtpmail-native-interrupted)
                    (signal 'quit nil))
-                 (if held
-                     (error (substitute-command-keys "Sending failed: %s; it is held in the queue \
+                 (cond
+                  (queued (smtpmail-native--say-queued recipients))
+                  (held
+                   (error (substitute-command-keys "Sending failed: %s; it is held in the queue \
 as %s, and \\[smtpmail-native-send-queued-message] sends it again if it did not arrive")
-                            text (file-name-nondirectory held))
-                   (error "Sending failed: %s" text)))))))))))
+                          text (file-name-nondirectory held)))
+                  (t (error "Sending failed: %s" text))))))))))))
   nil)
 
 (defun smtpmail-native--say-queued (recipients)
@@ -130,14 +134,24 @@ as %s, and \\[smtpmail-native-send-queued-message] sends it again if it did not 
                        (string-join recipients ", ") n (if (= n 1) "" "s"))))
     (smtpmail-native-async--say text)))
 
-(defun smtpmail-native--hold (recipients reason)
-  "Queue this buffer's message for RECIPIENTS as held, for REASON; return the file."
+(defun smtpmail-native--hold (recipients reason &optional queue)
+  "Queue this buffer's message for RECIPIENTS as held, for REASON; return the file.
+With QUEUE, it is queued to be sent again by the next flush, not held."
   (let ((file (smtpmail-native-queue--add (smtpmail-native--message-bytes) recipients
                                           (let ((smtpmail-store-queue-variables t))
                                             (smtpmail-native--queue-variables)))))
     (smtpmail-native-queue--record-failure
-     file (smtpmail-native-queue--read-variables (concat file ".el")) reason t)
+     file (smtpmail-native-queue--read-variables (concat file ".el")) reason (not queue))
     file))
+
+(defun smtpmail-native--offer-queue-p (err text)
+  "Non-nil when the user wants the message ERR refused for now to be queued.
+Asked only in an interactive Emacs, for a temporary failure (a 4xx
+the brief retry did not get past); TEXT says what happened."
+  (and (memq 'smtpmail-native-temporary-error (get (car err) 'error-conditions))
+       (smtpmail-native-trust--can-ask-p)
+       (y-or-n-p (format "The server refused the message for now (%s).  Queue it to send later? "
+                         text))))
 
 (defun smtpmail-native--message-sending-method (orig &rest args)
   "Around `message-smtpmail-send-it' (ORIG, with ARGS): send natively.

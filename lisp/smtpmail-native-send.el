@@ -37,6 +37,7 @@
 (require 'cl-lib)
 (require 'subr-x)
 (require 'smtpmail-native-loader)
+(require 'smtpmail-native-trust)
 (require 'smtpmail-native-config)
 
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
@@ -130,8 +131,13 @@ successful AUTH (the outcome's :auth) and forgotten after a refused one."
                         :allow-plaintext-auth (smtpmail-native--plaintext-auth host)
                         :timeout smtpmail-native-timeout :trace trace)
                   (cl-loop for (key value) on session by #'cddr
-                           unless (memq key '(:host :port :stream-type :helo :ask :settle))
+                           unless (memq key '(:host :port :stream-type :helo :ask :settle
+                                              :credential-source))
                            append (list key value))
+                  ;; A pinned certificate is trusted by its fingerprint alone.
+                  (unless (plist-get session :fingerprint)
+                    (when-let ((pin (smtpmail-native-trust--pin host (plist-get session :port))))
+                      (list :fingerprint pin)))
                   message-args (smtpmail-native--tls-arguments host))
           (lambda (outcome)
             (funcall (plist-get session :settle)
@@ -155,21 +161,45 @@ Return its result.  TRACE is as for `smtpmail-native--module-arguments'."
            (signal (car err) (cdr err))))
       (funcall finish outcome))))
 
+;;;; Describing a server
+
+(defconst smtpmail-native--probe-keywords
+  '(:host :port :stream-type :helo :user :password :mechanisms :allow-plaintext-auth
+    :trust-file :extra-trust-files :client-cert :client-key :fingerprint :verify
+    :timeout :trace)
+  "The keywords of a send that `smtpmail-native-server-info' takes too.")
+
+(defun smtpmail-native--probe (session &rest extra)
+  "Describe the server of SESSION with `smtpmail-native-server-info'.
+The connection is made as a send over SESSION would make it (same
+TLS settings and pin); EXTRA are further keywords (:untrusted-ok,
+:login-only).  Return the module's report plist."
+  (smtpmail-native--ensure-module)
+  (apply #'smtpmail-native-server-info
+         (append (cl-loop for (key value) on (car (smtpmail-native--module-arguments
+                                                   session #'ignore nil))
+                          by #'cddr
+                          when (memq key smtpmail-native--probe-keywords)
+                          append (list key value))
+                 extra)))
+
+(defun smtpmail-native--error-with (err &rest facts)
+  "Return ERR, an error (ERROR-SYMBOL MESSAGE . PLIST), with FACTS in its plist.
+FACTS go last: a key the module already gave keeps the module's value."
+  (append err facts))
+
 ;;;; One message, with smtpmail's retries
+
+(defconst smtpmail-native--sync-attempts 2
+  "At most this many attempts when a synchronous send gets a 4xx.
+The one retry comes after a second; Emacs waits for a synchronous send,
+so longer waits belong to the queue or to a background send.")
 
 (defun smtpmail-native--offers-auth-p (session)
   "Return non-nil when the server of SESSION has a SASL mechanism to offer.
 This asks over a connection of its own, without a message."
   (condition-case nil
-      (plist-get (apply #'smtpmail-native-server-info
-                        (cl-loop for (key value) on (car (smtpmail-native--module-arguments
-                                                          session #'ignore nil))
-                                 by #'cddr
-                                 when (memq key '(:host :port :stream-type :helo :user
-                                                  :allow-plaintext-auth :extra-trust-files
-                                                  :verify :timeout :trace))
-                                 append (list key value)))
-                 :mechanisms)
+      (plist-get (smtpmail-native--probe session) :mechanisms)
     (smtpmail-native-error nil)))
 
 (defun smtpmail-native--auth-would-help (err session)
@@ -202,13 +232,28 @@ when the module is not built."
          (session (smtpmail-native--session))
          (trace (smtpmail-native--trace-writer (plist-get session :host)))
          (attempt 1)
+         (asked-trust nil)
          (result nil))
     (while (not result)
       (condition-case err
           (setq result (smtpmail-native--call-module #'smtpmail-native-send session trace
                                                      message-args))
+        (smtpmail-native-tls-error
+         ;; A certificate that did not verify (:verify-error): ask once, as the NSM does.
+         (unless (and (smtpmail-native--outcome err :verify-error) (not asked-trust)
+                      (setq asked-trust t)
+                      (smtpmail-native-trust--query (plist-get session :host)
+                                                    (plist-get session :port) (cddr err)))
+           (signal (car err) (cdr err)))
+         (funcall trace (list "* retrying with the certificate the user trusted")))
+        (smtpmail-native-auth-error
+         (let ((err (smtpmail-native--error-with
+                     err :user (plist-get session :user)
+                     :credential-source (plist-get session :credential-source)
+                     :host (plist-get session :host) :port (plist-get session :port))))
+           (signal (car err) (cdr err))))
         (smtpmail-native-temporary-error
-         (unless (and (< attempt smtpmail-retries)
+         (unless (and (< attempt (min smtpmail-retries smtpmail-native--sync-attempts))
                       (eq (smtpmail-native--outcome err :delivery) 'not-sent))
            (signal (car err) (cdr err)))
          (message "Got transient error code %s when sending; retrying attempt %d..."
@@ -260,6 +305,41 @@ parentheses, where it came and what became of the message, from
         (if context
             (format "%s (%s)" summary (string-join context "; "))
           summary)))))
+
+(defun smtpmail-native--advice (err)
+  "Return what the user can do about the error ERR, as a sentence, or nil.
+From ERR's plist: a :hint about the stream type, an authentication
+refused (which user, and where the credentials came from)."
+  (let* ((plist (cddr err))
+         (port (plist-get plist :port)))
+    (cond
+     ((eq (plist-get plist :hint) 'use-starttls)
+      (format-message "Set `smtpmail-stream-type' (or the account's :stream-type) \
+to `starttls' for port %s" port))
+     ((eq (plist-get plist :hint) 'use-ssl)
+      (format-message "Set `smtpmail-stream-type' (or the account's :stream-type) \
+to `ssl' for port %s" port))
+     ((memq 'smtpmail-native-auth-error (get (car err) 'error-conditions))
+      (let ((user (plist-get plist :user)))
+        (if (not user)
+            (format-message "No user name is configured for %s: set `smtpmail-smtp-user' \
+or add the login to auth-source (M-x smtpmail-native-setup does both)" (plist-get plist :host))
+          (format-message "The server refused user %s, whose credentials came from %s; \
+correct them there, and test the login with M-x smtpmail-native-check-server"
+                          user (smtpmail-native--credential-source-text
+                                (plist-get plist :credential-source)
+                                (plist-get plist :host) port user))))))))
+
+(defun smtpmail-native--failure-text (err)
+  "Return what follows \"Sending failed: \" for ERR, and what to do about it.
+A certificate that is not trusted is described with how to trust it;
+otherwise `smtpmail-native--error-text' and `smtpmail-native--advice'."
+  (let ((plist (cddr err)))
+    (if (and (eq (car err) 'smtpmail-native-tls-error) (plist-get plist :verify-error))
+        (smtpmail-native-trust--refusal (plist-get plist :host) (plist-get plist :port) plist)
+      (let ((text (smtpmail-native--error-text err))
+            (advice (smtpmail-native--advice err)))
+        (if advice (format "%s.  %s" text advice) text)))))
 
 (defun smtpmail-native--run-after-send (message-id result)
   "Run `smtpmail-native-after-send-functions' for MESSAGE-ID and RESULT.

@@ -47,6 +47,10 @@
 ;;      Your smtpmail settings, `smtpmail-auth-credentials' and auth-source
 ;;      entries apply; see also `smtpmail-native-accounts',
 ;;      `smtpmail-native-trust-file' and M-x smtpmail-native-send-queued-mail.
+;;      Or let M-x smtpmail-native-setup find the server, test the login
+;;      and save the settings; M-x smtpmail-native-check-server reports
+;;      on a server and trusts a certificate by its fingerprint
+;;      (`smtpmail-native-pinned-certificates').
 ;;
 ;; The module also offers `smtpmail-native-send' (one whole SMTP session
 ;; from Lisp), `smtpmail-native-server-info', background sends
@@ -86,6 +90,19 @@ have set up) and these files.  Use it for a private CA."
   :package-version '(smtpmail-native . "0.1.0")
   :group 'smtpmail-native)
 
+(defcustom smtpmail-native-pinned-certificates nil
+  "Certificates trusted by their SHA-256 fingerprint, per server.
+An alist of (\"HOST:PORT\" . SHA256-HEX).  A server listed here is
+accepted by that fingerprint alone (no certificate authority needs to
+vouch for it, as for a self-signed certificate), and any other
+certificate it presents is refused as changed.  Answering \"always\"
+when a send or \\[smtpmail-native-check-server] finds an untrusted
+certificate adds the entry and saves this option with Customize."
+  :type '(alist :key-type (string :tag "HOST:PORT")
+                :value-type (string :tag "SHA-256 (hex)"))
+  :package-version '(smtpmail-native . "0.2.0")
+  :group 'smtpmail-native)
+
 (defcustom smtpmail-native-allow-plaintext-auth 'loopback
   "When PLAIN and LOGIN may send the password without TLS.
 nil means never, t always, `loopback' only to a server on this
@@ -112,7 +129,11 @@ function called with that address that returns non-nil to choose the
 account.  PLIST may hold :server, :port, :stream-type, :user and
 :mechanisms; each one given replaces `smtpmail-smtp-server',
 `smtpmail-smtp-service', `smtpmail-stream-type', `smtpmail-smtp-user'
-and `smtpmail-auth-supported' for that message.  The first match wins;
+and `smtpmail-auth-supported' for that message (`tls' is taken as
+`ssl').  :trust-file names a PEM file of the authorities trusted for
+this server (instead of the system's store) and :fingerprint the
+SHA-256 of the one certificate trusted (as a pin in
+`smtpmail-native-pinned-certificates' does).  The first match wins;
 no match leaves smtpmail's variables as they are.  Example:
 
   ((\"@work\\\\.example\\\\\\='\" :server \"smtp.work.example\" :port 587
@@ -124,9 +145,12 @@ no match leaves smtpmail's variables as they are.  Example:
                        (plist :options ((:server string)
                                         (:port (choice integer string))
                                         (:stream-type (choice (const nil) (const starttls)
-                                                              (const plain) (const ssl)))
+                                                              (const plain) (const ssl)
+                                                              (const tls)))
                                         (:user string)
-                                        (:mechanisms (repeat symbol))))))
+                                        (:mechanisms (repeat symbol))
+                                        (:trust-file file)
+                                        (:fingerprint string)))))
   :package-version '(smtpmail-native . "0.1.0")
   :group 'smtpmail-native)
 
@@ -216,6 +240,7 @@ For example \" Sending 2 mails… 45%\"; nil shows nothing there
 ;;;; The parts, each owning one thing (lowest first)
 
 (require 'smtpmail-native-loader)       ; finds, builds and loads the module, lazily
+(require 'smtpmail-native-trust)        ; pinned certificates and the trust question
 (require 'smtpmail-native-config)       ; accounts, headers, credentials -> one session
 (require 'smtpmail-native-send)         ; module arguments, retries, error text
 (require 'smtpmail-native-queue)        ; the queue's files
@@ -224,6 +249,8 @@ For example \" Sending 2 mails… 45%\"; nil shows nothing there
 (require 'smtpmail-native-jobs)         ; M-x smtpmail-native-jobs
 (require 'smtpmail-native-queue-ui)     ; M-x smtpmail-native-queue
 (require 'smtpmail-native-dropin)       ; smtpmail-native-send-it
+(require 'smtpmail-native-check)        ; M-x smtpmail-native-check-server
+(require 'smtpmail-native-setup)        ; M-x smtpmail-native-setup
 
 (defun smtpmail-native-unload-function ()
   "Remove the advice and the hook `smtpmail-native' put into message.el."

@@ -320,7 +320,7 @@ and a message that starts in plain words and names the pin that would trust it."
                                          :user "alice" :password "wonderland-secret"
                                          :from "a@example.org" :recipients '("b@example.org") :data "x"
                                          :timeout 20)
-                   smtpmail-native-tls-error))
+                   smtpmail-native-tls-error starttls not-sent))
              (plist (cddr err))
              (leaf (plist-get plist :certificate)))
         (should (eq (plist-get plist :verify-error) reason))
@@ -384,7 +384,7 @@ and a message that starts in plain words and names the pin that would trust it."
                                            :port (smtpmail-native-e2e--port "SMTP_PORT" "expired")
                                            :trust-file (smtpmail-native-e2e--get "CA_FILE" "expired")
                                            :timeout 20)
-              smtpmail-native-tls-error)))
+              smtpmail-native-tls-error starttls nil)))
     (should (eq (plist-get (cddr err) :verify-error) 'expired))))
 
 (ert-deftest smtpmail-native-e2e-server-info-tests-the-login ()
@@ -406,7 +406,7 @@ and a message that starts in plain words and names the pin that would trust it."
 (ert-deftest smtpmail-native-e2e-ssl-against-a-starttls-port-says-use-starttls ()
   (let ((err (smtpmail-native-e2e--should-signal
               (smtpmail-native-e2e--send :stream-type 'ssl)
-              smtpmail-native-tls-error)))
+              smtpmail-native-tls-error tls not-sent)))
     (should (eq (plist-get (cddr err) :hint) 'use-starttls))
     (should (eq (plist-get (cddr err) :phase) 'tls))
     (should (string-prefix-p "the server talks plain SMTP on port" (nth 1 err)))))
@@ -417,7 +417,7 @@ and a message that starts in plain words and names the pin that would trust it."
          (err (smtpmail-native-e2e--should-signal
                (smtpmail-native-e2e--send :port (smtpmail-native-e2e--port "SMTPS_PORT")
                                           :stream-type 'starttls :timeout 60)
-               smtpmail-native-timeout))
+               smtpmail-native-timeout greeting not-sent))
          (took (- (float-time) start)))
     (should (eq (plist-get (cddr err) :hint) 'use-ssl))
     (should (eq (plist-get (cddr err) :phase) 'greeting))
