@@ -198,6 +198,16 @@ emacs_value lisp_jobs_drain(Env& env, Args) {
   auto& s = state();
   if (!s.runner) return env.nil();
   ensure_doorbell(env);
+  // Trace lines go to each job's :trace function as one list per drain (and before its
+  // callback), never one call per line.
+  std::map<std::uint64_t, std::vector<std::string>> lines;
+  auto hand_over = [&env](LispSide& side, std::vector<std::string>& pending) {
+    if (!side.trace || pending.empty()) return;
+    std::vector<emacs_value> values;
+    for (const auto& line : pending) values.push_back(env.text(line));
+    pending.clear();
+    call_reporting(env, side.trace.get(), env.list(values));
+  };
   for (const auto& event : s.runner->drain()) {
     auto it = s.lisp.find(event.job->id());
     if (it == s.lisp.end()) continue;
