@@ -31,8 +31,10 @@
 (require 'message)
 (require 'cl-lib)
 
+(defvar smtpmail-native-module-file)
 (setq smtpmail-native-module-file (getenv "SMTPN_MODULE"))
 (require 'smtpmail-native)
+(defvar smtpmail-auth-credentials)   ; read by smtpmail-native.el: bound dynamically here
 
 (defvar bench-port (string-to-number (getenv "SINK_PORT")))
 (defvar bench-count 200)
