@@ -23,7 +23,8 @@
 ;;; Commentary:
 
 ;; A benchmark, not a test: it prints figures and asserts nothing.
-;; For 1 KiB and 10 MiB of random bytes it measures the throughput of
+;; For 1 KiB and 10 MiB of random bytes (and of multibyte ASCII and
+;; UTF-8 text for base64) it measures the throughput of
 ;; `smtpmail-native-hmac-md5' against `rfc2104-hash' with `md5',
 ;; `smtpmail-native-base64-encode' against `base64-encode-string' and
 ;; `smtpmail-native-base64-decode' against `base64-decode-string'.
@@ -98,19 +99,44 @@ the size of the heap than on FUNCTION, is subtracted."
       (push (/ (smtpmail-native-bench--time count function args) count) batches))
     (smtpmail-native-bench--median batches)))
 
+(defun smtpmail-native-bench--text (length)
+  "Return a multibyte string of LENGTH bytes of UTF-8 text.
+Mostly ASCII, with one two-byte letter in every 16 characters."
+  (let ((s (make-string (/ (* length 16) 17) ?a)))
+    (dotimes (i (length s))
+      (aset s i (if (= (% i 16) 15) ?é (+ ?a (random 26)))))
+    s))
+
 (defun smtpmail-native-bench--cases (size)
   "Return the benchmark cases for SIZE bytes of payload.
-Each is (NAME (NATIVE-FUNCTION . ARGS) (EMACS-FUNCTION . ARGS))."
+Each is (NAME (NATIVE-FUNCTION . ARGS) (EMACS-FUNCTION . ARGS)).
+Both take unibyte and multibyte strings: \"mb\" is multibyte ASCII,
+which both encode as is; \"utf8\" multibyte text with non-ASCII
+letters, which the module encodes as UTF-8 and Emacs only once
+`encode-coding-string' made it bytes (what a mail's body needs)."
   (let* ((data (smtpmail-native-bench--random-bytes size))
          ;; A key of a CRAM-MD5 password's size, within rfc2104-hash's block.
          (key (smtpmail-native-bench--random-bytes 16))
-         (encoded (base64-encode-string data t)))
+         (encoded (base64-encode-string data t))
+         (encoded-mb (string-to-multibyte encoded))
+         (ascii-mb (string-to-multibyte (substring encoded 0 size)))
+         (text (smtpmail-native-bench--text size)))
     `(("hmac-md5" (smtpmail-native-hmac-md5 ,key ,data)
        (rfc2104-hash md5 64 16 ,key ,data))
       ("base64-encode" (smtpmail-native-base64-encode ,data)
        (base64-encode-string ,data t))
+      ("base64-encode mb" (smtpmail-native-base64-encode ,ascii-mb)
+       (base64-encode-string ,ascii-mb t))
+      ("base64-encode utf8" (smtpmail-native-base64-encode ,text)
+       (smtpmail-native-bench--emacs-base64-utf-8 ,text))
       ("base64-decode" (smtpmail-native-base64-decode ,encoded)
-       (base64-decode-string ,encoded)))))
+       (base64-decode-string ,encoded))
+      ("base64-decode mb" (smtpmail-native-base64-decode ,encoded-mb)
+       (base64-decode-string ,encoded-mb)))))
+
+(defun smtpmail-native-bench--emacs-base64-utf-8 (text)
+  "Return TEXT as UTF-8 in base64, with Emacs's own functions."
+  (base64-encode-string (encode-coding-string text 'utf-8 t) t))
 
 (defun smtpmail-native-bench--size-name (size)
   "Return SIZE in bytes as a short name such as \"1 KiB\"."
@@ -127,9 +153,9 @@ Each is (NAME (NATIVE-FUNCTION . ARGS) (EMACS-FUNCTION . ARGS))."
   (princ (format "median of %d batches of ~%.2f s, GC time excluded; \
 MB/s = 10^6 payload bytes per second\n\n"
                  smtpmail-native-bench-batches smtpmail-native-bench-batch-seconds))
-  (let ((row "%-14s %7s %14s %14s %9s\n"))
+  (let ((row "%-18s %7s %14s %14s %9s\n"))
     (princ (format row "operation" "size" "native MB/s" "Emacs MB/s" "ratio"))
-    (princ (format row "--------------" "-------" "--------------" "--------------" "---------"))
+    (princ (format row "------------------" "-------" "--------------" "--------------" "---------"))
     (dolist (size (list 1024 (* 10 1024 1024)))
       (pcase-dolist (`(,name ,native ,emacs) (smtpmail-native-bench--cases size))
         (let* ((native-rate (/ size 1e6 (smtpmail-native-bench--seconds-per-call
@@ -140,7 +166,8 @@ MB/s = 10^6 payload bytes per second\n\n"
                          (format "%.1f" native-rate) (format "%.1f" emacs-rate)
                          (format "%.2fx" (/ native-rate emacs-rate)))))))
     (princ "\nratio = native MB/s / Emacs MB/s; Emacs: rfc2104-hash 'md5 64 16, \
-base64-encode-string (NO-LINE-BREAK t), base64-decode-string.\n")))
+base64-encode-string (NO-LINE-BREAK t), base64-decode-string;
+mb = multibyte ASCII input, utf8 = multibyte text (Emacs: encode-coding-string 'utf-8 first).\n")))
 
 (provide 'bench-crypto)
 

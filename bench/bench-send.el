@@ -2,8 +2,12 @@
 
 ;;; Commentary:
 ;; Run by bench/bench-send, which starts the loopback sink and passes, in the environment,
-;; SINK_PORT, RAW_FLOOR (the raw-socket floor program) and SMTPN_MODULE.  Prints a table of
-;; medians from one run; asserts nothing.
+;; SINK_PORT (a sink offering CHUNKING), SINK_PORT_DATA (one that does not), RAW_FLOOR (the
+;; raw-socket floor program) and SMTPN_MODULE.  Prints a table of medians from one run, with
+;; the spread (lowest-highest) of the native runs; asserts nothing.
+;; Rows: 2 KB with :helo "bench" and with the default arguments (no :helo: the client
+;; names itself), and 10 MB by DATA (sink without CHUNKING) and by BDAT (with CHUNKING),
+;; each against the floor that sends the same bytes.
 
 ;;; Code:
 
@@ -17,6 +21,7 @@
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
 
 (defvar bench-port (string-to-number (getenv "SINK_PORT")))
+(defvar bench-port-data (string-to-number (getenv "SINK_PORT_DATA")))
 (defvar bench-floor (getenv "RAW_FLOOR"))
 
 (defun bench-message (size)
@@ -37,13 +42,16 @@
     (funcall fn)
     (- (float-time) start)))
 
-(defun bench-native (message n)
-  "N full sessions of MESSAGE through smtpmail-native."
-  (cl-loop repeat n collect
-           (bench-time (lambda ()
-                         (smtpmail-native-send :host "127.0.0.1" :port bench-port :stream-type 'plain
-                                               :helo "bench" :from "bench@example.org"
-                                               :recipients '("sink@example.org") :data message)))))
+(defun bench-native (message n &optional port helo)
+  "N full sessions of MESSAGE through smtpmail-native to PORT.
+PORT defaults to `bench-port'.  HELO is passed as :helo unless it is
+`default', which leaves :helo out (the client names itself)."
+  (let ((args (append (list :host "127.0.0.1" :port (or port bench-port) :stream-type 'plain
+                            :from "bench@example.org" :recipients '("sink@example.org")
+                            :data message)
+                      (unless (eq helo 'default) (list :helo (or helo "bench"))))))
+    (cl-loop repeat n collect
+             (bench-time (lambda () (apply #'smtpmail-native-send args))))))
 
 (defun bench-smtpmail (message n)
   "N full sessions of MESSAGE through Emacs's smtpmail.el (`smtpmail-via-smtp')."
@@ -59,15 +67,17 @@
                              (when (smtpmail-via-smtp '("sink@example.org") (current-buffer))
                                (error "Smtpmail.el failed"))))))))
 
-(defun bench-floor (message n)
-  "N raw-floor sessions of MESSAGE, timed by the floor program itself."
+(defun bench-floor (message n &optional port bdat)
+  "N raw-floor sessions of MESSAGE to PORT, timed by the floor program itself.
+With BDAT the floor sends the message as one BDAT LAST chunk."
   (let ((file (make-temp-file "bench-msg")))
     (unwind-protect
         (progn
           (let ((coding-system-for-write 'binary)) (write-region message nil file nil 'silent))
           (with-temp-buffer
-            (unless (eq 0 (call-process bench-floor nil t nil
-                                        (number-to-string bench-port) file (number-to-string n)))
+            (unless (eq 0 (apply #'call-process bench-floor nil t nil
+                                 (number-to-string (or port bench-port)) file (number-to-string n)
+                                 (and bdat '("bdat"))))
               (error "Raw floor failed: %s" (buffer-string)))
             (mapcar #'string-to-number (split-string (buffer-string)))))
       (delete-file file))))
@@ -76,22 +86,32 @@
   "SECONDS as milliseconds text."
   (format "%10.3f" (* 1000 seconds)))
 
-(defun bench-row (label size n-fast n-slow)
-  "Measure and print one row for a LABEL message of SIZE bytes."
+(defun bench-spread (xs)
+  "The lowest and highest of XS in milliseconds, as text."
+  (format "%.3f-%.3f" (* 1000 (apply #'min xs)) (* 1000 (apply #'max xs))))
+
+(defun bench-row (label size n-fast n-slow &optional port helo bdat)
+  "Measure and print one row for a LABEL message of SIZE bytes.
+PORT, HELO as for `bench-native'; BDAT when the sink at PORT offers
+CHUNKING and the floor should send BDAT too.  N-SLOW 0: no smtpmail.el."
   (let* ((message (bench-message size))
-         (_warm (progn (bench-native message 2) (bench-smtpmail message 1)))
-         (floor (bench-median (bench-floor message n-fast)))
-         (native (bench-median (bench-native message n-fast)))
-         (lisp (bench-median (bench-smtpmail message n-slow))))
-    (princ (format "| %-7s | %s | %s | %s | %8.2fx | %8.1fx |\n"
-                   label (bench-ms floor) (bench-ms native) (bench-ms lisp)
-                   (/ native floor) (/ lisp native)))))
+         (_warm (progn (bench-native message 2 port helo)
+                       (when (> n-slow 0) (bench-smtpmail message 1))))
+         (floor (bench-median (bench-floor message n-fast port bdat)))
+         (natives (bench-native message n-fast port helo))
+         (native (bench-median natives))
+         (lisp (and (> n-slow 0) (bench-median (bench-smtpmail message n-slow)))))
+    (princ (format "| %-16s | %s | %s | %-15s | %s | %8.2fx | %s |\n"
+                   label (bench-ms floor) (bench-ms native) (bench-spread natives)
+                   (if lisp (bench-ms lisp) (format "%10s" "-"))
+                   (/ native floor)
+                   (if lisp (format "%8.1fx" (/ lisp native)) (format "%9s" "-"))))))
 
 (princ (format "Full SMTP session on a loopback sink (PIPELINING offered), medians, Emacs %s\n"
                emacs-version))
-(princ "| message | floor (ms) | native (ms) | smtpmail.el (ms) | native/floor | smtpmail.el/native |\n")
-(princ "|---------+------------+-------------+------------------+--------------+--------------------|\n")
-(bench-row "2 KB" 2048 200 30)
-(bench-row "10 MB" (* 10 1024 1024) 7 3)
-
-;;; bench-send.el ends here
+(princ "| message          | floor (ms) | native (ms) | native spread   | smtpmail (ms) | native/floor | smtpmail/native |\n")
+(princ "|------------------+------------+-------------+-----------------+---------------+--------------+-----------------|\n")
+(bench-row "2 KB, :helo" 2048 200 30)
+(bench-row "2 KB, default" 2048 200 0 nil 'default)
+(bench-row "10 MB, DATA" (* 10 1024 1024) 9 3 bench-port-data)
+(bench-row "10 MB, BDAT" (* 10 1024 1024) 9 0 bench-port nil t)

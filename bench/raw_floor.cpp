@@ -1,7 +1,9 @@
 // The raw-socket floor for bench-send: the same bytes a session sends (EHLO, the pipelined
 // envelope, the dot-stuffed message, QUIT) over a blocking socket, reading each reply with
 // no parsing beyond "last line of the reply". What no SMTP client can beat on this machine.
-//   raw_floor PORT MESSAGE-FILE REPEAT  ->  prints one line per run: seconds
+//   raw_floor PORT MESSAGE-FILE REPEAT [bdat]  ->  prints one line per run: seconds
+// With "bdat" the message goes as one BDAT LAST chunk after the pipelined MAIL and RCPT, as
+// the client sends a large message to a server that offers CHUNKING.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -65,8 +67,8 @@ void read_replies(int fd, int count, std::string& buf) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: raw_floor PORT MESSAGE-FILE REPEAT\n");
+  if (argc != 4 && !(argc == 5 && std::string(argv[4]) == "bdat")) {
+    std::fprintf(stderr, "usage: raw_floor PORT MESSAGE-FILE REPEAT [bdat]\n");
     return 64;
   }
   const int port = std::atoi(argv[1]);
@@ -74,7 +76,11 @@ int main(int argc, char** argv) {
   const std::string message((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const int repeat = std::atoi(argv[3]);
   // Encoded once, outside the timing: the floor has no encoder cost either.
-  const std::string data = smtpn::smtp::encode_message(message, smtpn::smtp::DataEncoder::Mode::kData);
+  const bool bdat = argc == 5;
+  using Mode = smtpn::smtp::DataEncoder::Mode;
+  std::string data = smtpn::smtp::encode_message(message, bdat ? Mode::kBdat : Mode::kData);
+  // The BDAT command rides in the chunk's first write, as the client sends it.
+  if (bdat) data.insert(0, "BDAT " + std::to_string(data.size()) + " LAST\r\n");
 
   for (int i = 0; i < repeat; ++i) {
     const auto start = std::chrono::steady_clock::now();
@@ -83,9 +89,15 @@ int main(int argc, char** argv) {
     read_replies(fd, 1, buf);
     write_all(fd, "EHLO bench\r\n");
     read_replies(fd, 1, buf);
-    write_all(fd, "MAIL FROM:<bench@example.org>\r\nRCPT TO:<sink@example.org>\r\nDATA\r\n");
-    read_replies(fd, 3, buf);
-    write_all(fd, data);
+    if (bdat) {
+      write_all(fd, "MAIL FROM:<bench@example.org>\r\nRCPT TO:<sink@example.org>\r\n");
+      read_replies(fd, 2, buf);
+      write_all(fd, data);
+    } else {
+      write_all(fd, "MAIL FROM:<bench@example.org>\r\nRCPT TO:<sink@example.org>\r\nDATA\r\n");
+      read_replies(fd, 3, buf);
+      write_all(fd, data);
+    }
     read_replies(fd, 1, buf);
     write_all(fd, "QUIT\r\n");
     read_replies(fd, 1, buf);

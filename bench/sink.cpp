@@ -1,7 +1,8 @@
 // A fast loopback SMTP sink for the benchmarks: one connection at a time, pipelining-aware,
 // DATA and BDAT, discards every message. Fast enough that the client under test, not the
 // sink, dominates what bench-send measures (the Python sink in test-servers/ is not).
-//   bench_sink [PORT]  -> prints the listening port on the first line, runs until killed.
+//   bench_sink [--no-chunking] [PORT]  -> prints the listening port on the first line, runs
+//   until killed. --no-chunking leaves CHUNKING out of the EHLO reply, so clients use DATA.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,15 +19,16 @@ namespace {
 
 class Connection {
  public:
-  explicit Connection(int fd) : fd_(fd) {}
+  Connection(int fd, bool chunking) : fd_(fd), chunking_(chunking) {}
   void serve() {
     say("220 bench-sink ESMTP\r\n");
     for (;;) {
       std::string line;
       if (!read_line(line)) return;
       if (starts_with(line, "EHLO")) {
-        say("250-bench-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 104857600\r\n250-CHUNKING\r\n"
-            "250 ENHANCEDSTATUSCODES\r\n");
+        say("250-bench-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 104857600\r\n");
+        if (chunking_) say("250-CHUNKING\r\n");
+        say("250 ENHANCEDSTATUSCODES\r\n");
       } else if (starts_with(line, "HELO")) {
         say("250 bench-sink\r\n");
       } else if (starts_with(line, "DATA")) {
@@ -129,6 +131,7 @@ class Connection {
   }
 
   int fd_;
+  bool chunking_;
   std::string in_;
   std::size_t pos_ = 0;
   std::string out_;
@@ -137,6 +140,12 @@ class Connection {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool chunking = true;
+  if (argc > 1 && std::strcmp(argv[1], "--no-chunking") == 0) {
+    chunking = false;
+    --argc;
+    ++argv;
+  }
   const int port = argc > 1 ? std::atoi(argv[1]) : 0;
   const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   const int one = 1;
@@ -157,7 +166,7 @@ int main(int argc, char** argv) {
     const int fd = ::accept(listener, nullptr, nullptr);
     if (fd < 0) continue;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    Connection(fd).serve();
+    Connection(fd, chunking).serve();
     ::close(fd);
   }
 }

@@ -204,15 +204,19 @@ This asks over a connection of its own, without a message."
 
 (defun smtpmail-native--auth-would-help (err session)
   "Non-nil when smtpmail would retry ERR, from SESSION, asking for a password.
-That is, for a session that did not authenticate, a 530 at MAIL FROM
-\(RFC 4954: authentication required), or refused recipients (550-554)
-from a server that offers AUTH."
-  (let ((code (smtpmail-native--outcome err :code)))
+That is, for a session that did not authenticate, a 530 (RFC 4954:
+authentication required) that left the message unsent, at MAIL FROM
+or at DATA (whose own refusal is in the data phase), or refused
+recipients (550-554) from a server that offers AUTH."
+  (let ((code (smtpmail-native--outcome err :code))
+        (phase (smtpmail-native--outcome err :phase)))
     (and (integerp code)
          (not (smtpmail-native--outcome err :auth))
-         (eq (smtpmail-native--outcome err :phase) 'envelope)
-         (or (= code 530)
-             (and (<= 550 code 554)
+         (or (and (= code 530)
+                  (memq phase '(envelope data))
+                  (eq (smtpmail-native--outcome err :delivery) 'not-sent))
+             (and (eq phase 'envelope)
+                  (<= 550 code 554)
                   (smtpmail-native--outcome err :rejected)
                   (smtpmail-native--offers-auth-p session))))))
 

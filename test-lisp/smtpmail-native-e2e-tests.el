@@ -107,7 +107,7 @@ allowed by the default policy to this loopback server."
                                           :user "alice" :mechanisms '(cram-md5)
                                           :password (lambda () (cl-incf asked) "wonderland-secret")
                                           :data (smtpmail-native-e2e--message "cram-refused"))
-               smtpmail-native-auth-error)))
+               smtpmail-native-auth-error auth not-sent)))
     (should (= asked 0))
     (should (string-match-p "smtpmail-native-allow-plaintext-auth" (nth 1 err))))
   (let* ((msg (smtpmail-native-e2e--message "cram"))

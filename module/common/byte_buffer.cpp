@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <array>
 #include <cstdint>
 #include <mutex>
 #include <new>
@@ -21,10 +22,11 @@ constexpr std::size_t kHugePage = std::size_t{2} << 20;
 // Below this, malloc's recycled heap is as fast and a private mapping would waste memory.
 constexpr std::size_t kMapAtLeast = 2 * kHugePage;
 
-// The last large mapping released is kept, already faulted in, for the next large buffer:
+// The last large mappings released are kept, already faulted in, for the next large buffers:
 // sending a big message again then copies into ready memory. Faulting 25 MB in again could
 // stall Emacs for tens of milliseconds when the kernel had to compact memory for the huge
-// pages. One spare at most, of at most this size.
+// pages. Two spares at most (an operation such as base64 holds its input and its output at
+// once), each of at most this size.
 constexpr std::size_t kSpareAtMost = std::size_t{66} << 20;
 
 struct Mapping {
@@ -33,20 +35,26 @@ struct Mapping {
 };
 
 std::mutex spare_mutex;
-Mapping spare;  // guarded by spare_mutex
+std::array<Mapping, 2> spares;  // guarded by spare_mutex
 
-// A spare mapping of at least SIZE bytes, or an empty one.
+// The smallest spare mapping of at least SIZE bytes, or an empty one.
 Mapping take_spare(std::size_t size) {
   const std::lock_guard<std::mutex> lock(spare_mutex);
-  if (spare.start == nullptr || spare.size < size) return {};
-  return std::exchange(spare, Mapping{});
+  Mapping* best = nullptr;
+  for (auto& m : spares)
+    if (m.start != nullptr && m.size >= size && (best == nullptr || m.size < best->size)) best = &m;
+  return best == nullptr ? Mapping{} : std::exchange(*best, Mapping{});
 }
 
-// Keeps M as the spare when it is the larger one (and not too large); unmaps what is not kept.
+// Keeps M in place of the smallest spare when it is larger (and not too large); unmaps what
+// is not kept.
 void give_back(Mapping m) {
   if (m.size <= kSpareAtMost) {
     const std::lock_guard<std::mutex> lock(spare_mutex);
-    if (m.size > spare.size) std::swap(m, spare);
+    Mapping* smallest = &spares[0];
+    for (auto& spare : spares)
+      if (spare.size < smallest->size) smallest = &spare;
+    if (m.size > smallest->size) std::swap(m, *smallest);
   }
   if (m.start != nullptr) munmap(m.start, m.size);
 }

@@ -2,8 +2,8 @@
 // A large buffer is mapped on its own, asking for transparent huge pages: on a virtual
 // machine each first touch of a 4 KiB page can cost microseconds, and filling 25 MB page by
 // page blocked Emacs for ~100 ms; 2 MiB pages faulted in by one madvise take ~5-15 ms, or
-// more when the kernel must compact memory first. So the last large mapping released is
-// kept (up to 64 MiB) and serves the next large buffer that fits, already faulted in.
+// more when the kernel must compact memory first. So the last two large mappings released
+// are kept (up to 64 MiB each) and serve the next large buffers that fit, already faulted in.
 #pragma once
 
 #include <cstddef>

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/byte_buffer.hpp"
 #include "common/result.hpp"
 #include "crypto/secret.hpp"
 
@@ -28,8 +29,12 @@ struct Base64Error {
 std::string base64_encode(std::string_view bytes);
 // The same, written straight into a Secret (no intermediate string to free unwiped).
 Secret base64_encode_secret(std::string_view bytes);
+// The same, into a buffer that is neither zero-filled first nor, when large, faulted in again
+// (ByteBuffer keeps its last large mappings): what the Lisp binding returns from.
+ByteBuffer base64_encode_buffer(std::string_view bytes);
 std::size_t base64_encoded_size(std::size_t byte_count);
 
 Result<std::string, Base64Error> base64_decode(std::string_view text);
+Result<ByteBuffer, Base64Error> base64_decode_buffer(std::string_view text);
 
 }  // namespace smtpn::crypto

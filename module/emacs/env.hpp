@@ -37,7 +37,8 @@ class Env {
   // A Lisp string's bytes: unibyte byte-exact, multibyte as UTF-8. A non-string, or a
   // multibyte string holding raw 8-bit bytes, raises wrong-type-argument (Emacs's own rule).
   std::string bytes(emacs_value string);
-  // The same, for a message: copied once into a buffer that is not zero-filled first.
+  // The same, for a message or any bulk payload (base64): copied once into a buffer that is
+  // not zero-filled first.
   ByteBuffer message_bytes(emacs_value string);
   emacs_value unibyte(std::string_view bytes);
   // A string from any bytes (a server's included): valid UTF-8 becomes a multibyte string

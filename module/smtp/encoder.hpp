@@ -9,6 +9,13 @@
 
 namespace smtpn::smtp {
 
+// Both facts below from one pass over MESSAGE (what a send needs before it starts).
+struct MessageShape {
+  std::size_t normalised_size;
+  bool eight_bit;
+};
+MessageShape scan_message(std::string_view message);
+
 // Size of MESSAGE after line-end normalisation (and a final CRLF when missing): what RFC 1870
 // SIZE declares and what a BDAT chunk carries.
 std::size_t normalised_size(std::string_view message);

@@ -293,8 +293,11 @@ std::unique_ptr<net::Transport> connect(const SessionOptions& options, bool send
     const auto kind = e.kind() == net::NetError::Kind::kInterrupted ? Kind::kInterrupted
                       : e.kind() == net::NetError::Kind::kTimeout   ? Kind::kTimeout
                                                                     : Kind::kConnection;
+    // The server may reset us before its greeting so fast that connect itself fails: nothing
+    // was sent, and the text says so as every other failure before the message does.
     const std::string text =
-        kind == Kind::kInterrupted ? std::string("interrupted while connecting") : std::string(e.what());
+        (kind == Kind::kInterrupted ? std::string("interrupted while connecting") : std::string(e.what())) +
+        (sending ? "; the message was not sent" : "");
     throw stamped(SmtpError(kind, text), options, Phase::kConnect, sending);
   }
 }

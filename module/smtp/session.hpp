@@ -74,7 +74,7 @@ class Session {
   void transmit(const MailOptions& mail, std::string_view message, SendResult& result);
   SendResult transaction(const MailOptions& mail, std::string_view message);  // transmit + session facts
   void stream_data(std::string_view message, std::size_t size);               // DATA: dot-stuffed on the fly
-  void stream_bdat(std::string_view body);                                    // BDAT: BODY already encoded
+  void stream_bdat(std::string_view message, std::size_t size);              // BDAT LAST: encoded on the fly
   void quit() noexcept;
   void finish() noexcept;  // the outcome is decided: say goodbye, whatever the hooks want
   void validate(const MailOptions* mail);
