@@ -189,7 +189,7 @@ so a client that went on would get the message through)."
                (smtpmail-native-e2e--send :user "alice"
                                           :password (lambda () (cl-incf asked) "wonderland-secret")
                                           :mechanisms '(scram-sha-256 scram-sha-1) :data msg)
-               smtpmail-native-auth-error)))
+               smtpmail-native-auth-error auth not-sent)))
     (should (string-match-p "no usable AUTH mechanism" (nth 1 err)))
     (should (= asked 0))
     (should-not (smtpmail-native-e2e--delivered msg))))
