@@ -33,6 +33,7 @@
 
 (require 'smtpmail)
 (require 'auth-source)
+(require 'network-stream)
 (require 'password-cache)
 (require 'cl-lib)
 (require 'subr-x)
@@ -282,6 +283,15 @@ SOURCE is the :source of `smtpmail-native--credentials'.  For
          (format "auth-source (`auth-sources': %S)" (or found auth-sources)))))
     (_ "nowhere: no user name is configured")))
 
+(defun smtpmail-native--client-certificate (host port)
+  "Return (:client-cert CERT :client-key KEY) for HOST and PORT, or nil.
+As smtpmail does (it opens its connection with :client-certificate t),
+the certificate comes from the auth-source entry of the server, its
+\"key\" and \"cert\" fields: `network-stream-certificate' reads them.
+With it the server can ask for a certificate, and EXTERNAL can log in."
+  (pcase (network-stream-certificate host (or port "smtp") '(:client-certificate t))
+    (`(,key ,cert) (list :client-cert (expand-file-name cert) :client-key (expand-file-name key)))))
+
 (defun smtpmail-native--session (&optional ask)
   "Return the session smtpmail's variables, as bound now, describe.
 ASK non-nil means a password may be asked for even when
@@ -291,9 +301,11 @@ ASK non-nil means a password may be asked for even when
 \(:user, :password, :mechanisms, ...), :ask (whether a password may
 be asked for), :credential-source (as :source of
 `smtpmail-native--credentials'), :trust-file and :fingerprint (from the
-account, when it sets them), and :settle, a function to call once the session
-ended with `accepted' when AUTH succeeded (smtpmail saves the
-credentials then, even if the mail fails), `refused' when the server
+account, when it sets them), :client-cert and :client-key (from the
+server's auth-source entry, as smtpmail finds them), and :settle, a
+function to call once the session ended with `accepted' when AUTH
+succeeded (smtpmail saves the credentials then, even if the mail
+fails), `refused' when the server
 refused them (they are forgotten), or nil."
   (unless smtpmail-smtp-server
     (smtpmail-query-smtp-server))
@@ -325,6 +337,7 @@ refused them (they are forgotten), or nil."
                  (list :trust-file (expand-file-name smtpmail-native--account-trust-file)))
             (and smtpmail-native--account-fingerprint
                  (list :fingerprint smtpmail-native--account-fingerprint))
+            (smtpmail-native--client-certificate host smtpmail-smtp-service)
             (smtpmail-native-sasl-arguments
              host smtpmail-smtp-service user password
              (plist-get credentials :mechanism) smtpmail-auth-supported))))

@@ -217,6 +217,44 @@ arguments, which pass the credentials as the user gave them."
                            :auth)
                 "PLAIN"))))
 
+(ert-deftest smtpmail-native-sasl-exim-external-from-auth-source ()
+  "The drop-in takes the client certificate from auth-source, as smtpmail does.
+The server's entry names \"key\" and \"cert\" files (smtpmail opens its
+connection with :client-certificate t); EXTERNAL then logs in with no
+password, and the message arrives once.  Without those fields no
+certificate is sent, so EXTERNAL is not offered and, with no password
+either, nothing is sent."
+  (let* ((port (smtpmail-native-sasl-tests--external-exim))
+         (alice (smtpmail-native-sasl-tests--client-cert "alice"))
+         (trace nil))
+    (smtpmail-native-compat--with-smtp
+      (let ((smtpmail-smtp-service port)
+            (smtpmail-smtp-user "alice")
+            (auth-sources
+             (list (smtpmail-native-compat--write-file
+                    "external.netrc"
+                    (format "machine localhost port %d login alice key %s cert %s\n"
+                            port (cdr alice) (car alice))))))
+        (advice-add 'smtpmail-native-send :around
+                    (lambda (send &rest args)
+                      (let ((result (apply send args)))
+                        (push result trace)
+                        result))
+                    '((name . sasl-external-test)))
+        (unwind-protect
+            (let ((id (smtpmail-native-compat--send "To: bob@example.org\n")))
+              (should (smtpmail-native-compat--one id "external"))
+              (should (equal (plist-get (car trace) :auth) "EXTERNAL")))
+          (advice-remove 'smtpmail-native-send 'sasl-external-test))
+        ;; The same entry without key and cert: no certificate, no EXTERNAL, and with no
+        ;; password to offer for PLAIN the login cannot happen (a password is asked for).
+        (let ((auth-sources (list (smtpmail-native-compat--write-file
+                                   "external-nocert.netrc"
+                                   (format "machine localhost port %d login alice\n" port)))))
+          (auth-source-forget-all-cached)
+          (let ((err (should-error (smtpmail-native-compat--send "To: bob@example.org\n"))))
+            (should (string-match-p "\\`Unexpected prompt: .*password for alice@" (error-message-string err)))))))))
+
 ;;;; OAuth 2 against Dovecot's oauth2 passdb
 
 (ert-deftest smtpmail-native-sasl-oauth ()
