@@ -31,6 +31,8 @@
 
 ;;; Code:
 
+(require 'cl-lib)
+
 (defvar smtpmail-native-module-file)
 (defvar smtpmail-native-module-build-directory)
 
@@ -53,9 +55,13 @@ takes the module's version too.")
   "The public functions the module defines, loaded on their first call.")
 
 (defun smtpmail-native--source-root ()
-  "Return the source tree's root (holding CMakeLists.txt), or nil."
-  (let ((root (file-name-directory (directory-file-name smtpmail-native--lisp-directory))))
-    (and (file-exists-p (expand-file-name "CMakeLists.txt" root)) root)))
+  "Return the source tree's root (holding CMakeLists.txt), or nil.
+That is the Lisp files' own directory in an installed package (the
+package.el layout ships CMakeLists.txt and module/ beside them), else
+its parent (a checkout, with the Lisp files in lisp/)."
+  (cl-find-if (lambda (dir) (file-exists-p (expand-file-name "CMakeLists.txt" dir)))
+              (list smtpmail-native--lisp-directory
+                    (file-name-directory (directory-file-name smtpmail-native--lisp-directory)))))
 
 (defun smtpmail-native-module-file-name ()
   "Return the module file that would be loaded, or nil when there is none."

@@ -40,8 +40,17 @@
                     "module/version.hpp.in" "module/emacs/module_init.cpp"
                     "module/emacs/exports.map"))
       (should (file-exists-p (expand-file-name file dir))))
-    ;; Activated: autoloads defined, the package itself not loaded, the manual on Info's path.
-    (should (autoloadp (symbol-function 'smtpmail-native-send-it)))
+    ;; Installing byte-compiles the package here, which loads its files; a new Emacs that
+    ;; only activates the package has the autoloads, and the package itself is not loaded.
+    (should (equal (car (process-lines
+                         (expand-file-name invocation-name invocation-directory)
+                         "-Q" "--batch"
+                         "--eval" (format "(setq package-user-dir %S package-archives nil)"
+                                          package-user-dir)
+                         "--eval" "(package-initialize)"
+                         "--eval" "(princ (list (autoloadp (symbol-function 'smtpmail-native-send-it))
+                                               (featurep 'smtpmail-native)))"))
+                   "(t nil)"))
     (should (commandp 'smtpmail-native-module-compile))
     (info-initialize)
     (should (member (directory-file-name dir) (mapcar #'directory-file-name Info-directory-list)))))
