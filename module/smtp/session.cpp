@@ -293,8 +293,11 @@ std::unique_ptr<net::Transport> connect(const SessionOptions& options, bool send
     const auto kind = e.kind() == net::NetError::Kind::kInterrupted ? Kind::kInterrupted
                       : e.kind() == net::NetError::Kind::kTimeout   ? Kind::kTimeout
                                                                     : Kind::kConnection;
+    // An RST racing the accept fails the connect itself: say "not sent" here as every later
+    // phase does, so the text does not depend on which side of connect() the reset landed.
     const std::string text =
-        kind == Kind::kInterrupted ? std::string("interrupted while connecting") : std::string(e.what());
+        (kind == Kind::kInterrupted ? std::string("interrupted while connecting") : std::string(e.what())) +
+        (sending ? "; the message was not sent" : "");
     throw stamped(SmtpError(kind, text), options, Phase::kConnect, sending);
   }
 }
