@@ -33,6 +33,8 @@
 
 (require 'cl-lib)
 
+;; Options of the facade (smtpmail-native.el), which requires this file; read with
+;; `bound-and-true-p', since M-x smtpmail-native-module-compile autoloads this file alone.
 (defvar smtpmail-native-module-file)
 (defvar smtpmail-native-module-build-directory)
 
@@ -65,7 +67,7 @@ its parent (a checkout, with the Lisp files in lisp/)."
 
 (defun smtpmail-native-module-file-name ()
   "Return the module file that would be loaded, or nil when there is none."
-  (let ((file (or smtpmail-native-module-file
+  (let ((file (or (bound-and-true-p smtpmail-native-module-file)
                   (expand-file-name (concat "smtpmail-native-module" module-file-suffix)
                                     smtpmail-native--lisp-directory))))
     (and (file-exists-p file) file)))
@@ -100,7 +102,7 @@ rebuild it when it is stale."
   (let ((root (or (smtpmail-native--source-root)
                   (user-error "No CMakeLists.txt above %s: this copy of smtpmail-native \
 has no sources to build" smtpmail-native--lisp-directory)))
-        (build (or smtpmail-native-module-build-directory "build")))
+        (build (or (bound-and-true-p smtpmail-native-module-build-directory) "build")))
     (format "cd %s && cmake -S . -B %s -DCMAKE_BUILD_TYPE=Release -DSMTPN_TESTS=OFF && cmake --build %s --target smtpmail-native-module"
             (shell-quote-argument (expand-file-name root))
             (shell-quote-argument build)
