@@ -6,7 +6,6 @@
 ;; Version: 0.2.0
 ;; Package-Requires: ((emacs "28.1"))
 ;; Keywords: mail, comm
-;; URL: https://example.invalid/smtpmail-native
 
 ;; This file is not part of GNU Emacs.
 
