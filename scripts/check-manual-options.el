@@ -23,8 +23,10 @@
           (condition-case nil
               (while t
                 (let ((form (read (current-buffer))))
-                  (when (and (consp form) (eq (car form) 'defcustom))
-                    (push (symbol-name (nth 1 form)) names))))
+                  ;; Options may stand inside a top-level `eval-and-compile'.
+                  (dolist (form (if (eq (car-safe form) 'eval-and-compile) (cdr form) (list form)))
+                    (when (and (consp form) (eq (car form) 'defcustom))
+                      (push (symbol-name (nth 1 form)) names)))))
             (end-of-file nil)))))
     (sort (delete-dups names) #'string<)))
 

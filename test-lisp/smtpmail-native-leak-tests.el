@@ -297,6 +297,7 @@ OUTCOME is a result plist or (ERROR-SYMBOL . DATA)."
 (ert-deftest smtpmail-native-leak-probe ()
   "A few sends, then the sanitizer build's deliberate leak (the leak check's self-test).
 run-leak-check --expect-probe must find exactly the probe's leaks."
+  (smtpmail-native-module-load)          ; the module loads on first use, not at `require'
   (skip-unless (fboundp 'smtpmail-native--leak-probe))
   (smtpmail-native-leak-tests--run (length smtpmail-native-leak-tests--pattern))
   (should-not (smtpmail-native--leak-probe)))
