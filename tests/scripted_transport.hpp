@@ -22,6 +22,7 @@
 #include "smtp/error.hpp"
 #include "smtp/options.hpp"
 #include "smtp/session.hpp"
+#include "support/mail_options.hpp"
 
 namespace smtpn::test {
 
@@ -411,7 +412,7 @@ struct Exchange {
   SmtpServer server;
   ScriptedTransport transport;
   smtp::SessionOptions options = default_options();
-  smtp::MailOptions mail = default_mail();
+  smtp::MailOptions mail = mail_from_to("alice@example.org", "bob@example.net");
   std::vector<std::string> trace;
 
   static smtp::SessionOptions default_options() {
@@ -420,12 +421,6 @@ struct Exchange {
     o.helo = "client.test";
     o.timeout_seconds = 5;
     return o;
-  }
-  static smtp::MailOptions default_mail() {
-    smtp::MailOptions m;
-    m.from = "alice@example.org";
-    m.recipients = {"bob@example.net"};
-    return m;
   }
 
   void prepare() {

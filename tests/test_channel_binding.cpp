@@ -16,12 +16,13 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "support/loopback_listener.hpp"
 #include "crypto/base64.hpp"
 #include "crypto/openssl_ptr.hpp"
 #include "net/socket_transport.hpp"
 #include "scram_server.hpp"
 #include "smtp/session.hpp"
+#include "support/loopback_listener.hpp"
+#include "support/mail_options.hpp"
 
 using namespace smtpn;
 
@@ -213,13 +214,6 @@ smtp::SessionOptions client_options(const std::string& port) {
   return o;
 }
 
-smtp::MailOptions mail() {
-  smtp::MailOptions m;
-  m.from = "a@example.org";
-  m.recipients = {"b@example.org"};
-  return m;
-}
-
 }  // namespace
 
 TEST_CASE("SCRAM-SHA-256-PLUS with tls-exporter satisfies a TLS 1.3 server's own binding", "[tls][plus]") {
@@ -227,7 +221,8 @@ TEST_CASE("SCRAM-SHA-256-PLUS with tls-exporter satisfies a TLS 1.3 server's own
   std::vector<std::string> trace;
   auto options = client_options(server.port());
   options.trace = [&](std::string_view l) { trace.emplace_back(l); };
-  const auto result = smtp::send_mail(options, mail(), "Subject: cb\r\n\r\nbound\r\n");
+  const auto result = smtp::send_mail(options, test::mail_from_to("a@example.org", "b@example.org"),
+                                      "Subject: cb\r\n\r\nbound\r\n");
   server.join();
   CHECK(result.mechanism == "SCRAM-SHA-256-PLUS");
   CHECK(server.binding_type == "tls-exporter");
@@ -241,7 +236,8 @@ TEST_CASE("SCRAM-SHA-1-PLUS with tls-unique satisfies a TLS 1.2 server's own bin
   config.max_version = TLS1_2_VERSION;
   config.offered = "AUTH SCRAM-SHA-1-PLUS SCRAM-SHA-1";
   TlsSmtpServer server(config);
-  const auto result = smtp::send_mail(client_options(server.port()), mail(), "x\r\n");
+  const auto result = smtp::send_mail(client_options(server.port()),
+                                      test::mail_from_to("a@example.org", "b@example.org"), "x\r\n");
   server.join();
   CHECK(result.mechanism == "SCRAM-SHA-1-PLUS");
   CHECK(server.binding_type == "tls-unique");
@@ -254,7 +250,8 @@ TEST_CASE("a server bound to other data refuses the proof; no mail goes", "[tls]
   config.corrupt_binding = true;
   TlsSmtpServer server(config);
   try {
-    smtp::send_mail(client_options(server.port()), mail(), "x\r\n");
+    smtp::send_mail(client_options(server.port()), test::mail_from_to("a@example.org", "b@example.org"),
+                    "x\r\n");
     FAIL("the session succeeded against a server bound to another channel");
   } catch (const smtp::SmtpError& e) {
     CHECK(e.kind() == smtp::SmtpError::Kind::kAuth);
@@ -271,7 +268,8 @@ TEST_CASE("TLS 1.2 without extended master secret: no binding, so no -PLUS", "[t
   config.max_version = TLS1_2_VERSION;
   config.no_extended_master_secret = true;
   TlsSmtpServer server(config);
-  const auto result = smtp::send_mail(client_options(server.port()), mail(), "x\r\n");
+  const auto result = smtp::send_mail(client_options(server.port()),
+                                      test::mail_from_to("a@example.org", "b@example.org"), "x\r\n");
   server.join();
   CHECK(result.mechanism == "SCRAM-SHA-256");
   CHECK(server.binding_type.empty());

@@ -16,6 +16,7 @@
 #include "net/resolver.hpp"
 #include "smtp/error.hpp"
 #include "smtp/session.hpp"
+#include "support/mail_options.hpp"
 
 using namespace smtpn;
 using Clock = std::chrono::steady_clock;
@@ -55,13 +56,6 @@ smtp::SessionOptions options_for(const char* host) {
   o.port = "25";
   o.stream_type = smtp::StreamType::kPlain;
   return o;
-}
-
-smtp::MailOptions mail() {
-  smtp::MailOptions m;
-  m.from = "a@example.org";
-  m.recipients = {"b@example.org"};
-  return m;
 }
 
 }  // namespace
@@ -119,7 +113,7 @@ TEST_CASE("a session's timeout and C-g cover name resolution", "[resolver]") {
     expected = smtp::SmtpError::Kind::kInterrupted;
   }
   try {
-    smtp::send_mail(o, mail(), "x\r\n");
+    smtp::send_mail(o, test::mail_from_to("a@example.org", "b@example.org"), "x\r\n");
     FAIL("sent");
   } catch (const smtp::SmtpError& e) {
     INFO(e.what());
@@ -132,7 +126,8 @@ TEST_CASE("cancelling a job stuck resolving, and destroying its runner, take bou
   const HangingResolver hang;
   int bell[2];
   REQUIRE(::pipe(bell) == 0);
-  auto job = std::make_shared<jobs::Job>(1, options_for("mx.example.org"), mail(), ByteBuffer(3));
+  auto job = std::make_shared<jobs::Job>(1, options_for("mx.example.org"),
+                                         test::mail_from_to("a@example.org", "b@example.org"), ByteBuffer(3));
   Clock::time_point start;
   {
     jobs::Runner runner(bell[1], 1);

@@ -14,6 +14,7 @@
 #include "catch.hpp"
 #include "common/byte_buffer.hpp"
 #include "jobs/runner.hpp"
+#include "support/mail_options.hpp"
 
 using namespace smtpn;
 
@@ -43,10 +44,8 @@ std::shared_ptr<jobs::Job> job_to(std::uint64_t id, const std::string& port) {
   o.port = port;
   o.stream_type = smtp::StreamType::kPlain;
   o.timeout_seconds = 10;
-  smtp::MailOptions m;
-  m.from = "a@example.org";
-  m.recipients = {"b@example.org"};
-  return std::make_shared<jobs::Job>(id, std::move(o), std::move(m), ByteBuffer(3));
+  return std::make_shared<jobs::Job>(id, std::move(o), test::mail_from_to("a@example.org", "b@example.org"),
+                                     ByteBuffer(3));
 }
 
 }  // namespace
