@@ -236,6 +236,40 @@ list is complete: return every (FILE . BYTES) found."
         (when (funcall predicate bytes) (push (cons file bytes) found))))
     (nreverse found)))
 
+(defvar smtpmail-auth-credentials)
+(defvar smtpmail-smtp-server)
+(defvar smtpmail-smtp-service)
+(defvar smtpmail-stream-type)
+(defvar smtpmail-auth-supported)
+(defvar smtpmail-queue-mail)
+(defvar gnutls-trustfiles)
+(defvar mail-header-separator)
+
+(defun smtpmail-native-test-servers-send-it (tag subject body)
+  "Send SUBJECT and BODY to the good server with `smtpmail-native-send-it'.
+smtpmail is configured as a user would (STARTTLS verified against the
+test CA, CRAM-MD5 with `smtpmail-auth-credentials'); the function is
+called by name, so an autoload of it stays one until then.  The message
+carries the header X-Test-Id: TAG-N; return the number of copies of it
+the server delivered (after it settled)."
+  (let* ((port (smtpmail-native-test-servers-port "SMTP_PORT"))
+         (id (format "%s-%d" tag (random 1000000000)))
+         (smtpmail-smtp-server "localhost")
+         (smtpmail-smtp-service port)
+         (smtpmail-stream-type 'starttls)
+         (gnutls-trustfiles (list (smtpmail-native-test-servers-get "CA_FILE")))
+         (smtpmail-auth-supported '(cram-md5))
+         (smtpmail-auth-credentials
+          (list (list "localhost" port (smtpmail-native-test-servers-get "AUTH_USER")
+                      (smtpmail-native-test-servers-get "AUTH_PASSWORD"))))
+         (smtpmail-queue-mail nil))
+    (with-temp-buffer
+      (insert "From: sender@example.org\nTo: rcpt@example.org\nSubject: " subject
+              "\nX-Test-Id: " id "\n" mail-header-separator "\n" body "\n")
+      (funcall 'smtpmail-native-send-it))
+    (length (smtpmail-native-test-servers-delivered
+             (lambda (bytes) (string-search (concat "X-Test-Id: " id "\r\n") bytes))))))
+
 (defun smtpmail-native-test-servers-free-port ()
   "A port on 127.0.0.1 nobody listens on (just released by us)."
   (let* ((server (make-network-process :name "probe" :server t :host "127.0.0.1" :service t
