@@ -72,6 +72,28 @@ TEST_CASE("resolving still works and fails as before", "[resolver]") {
   }
 }
 
+TEST_CASE("an address literal is answered without a lookup", "[resolver]") {
+  // With every lookup hanging, literals still resolve at once: no thread, no lookup.
+  const HangingResolver hang;
+  const auto start = Clock::now();
+  for (const char* literal : {"127.0.0.1", "::1"}) {
+    const auto list = net::resolve(literal, "587", net::Deadline::after_seconds(5), nullptr);
+    REQUIRE(list);
+    CHECK(list->ai_socktype == SOCK_STREAM);
+    CHECK(list->ai_family == (literal[0] == ':' ? AF_INET6 : AF_INET));
+  }
+  CHECK(seconds_since(start) < 0.5);
+  CHECK(lookups_started == 0);
+  // A service name is not numeric: that one is looked up (and here hangs to the deadline).
+  try {
+    net::resolve("127.0.0.1", "submission", net::Deadline::after_seconds(0.2), nullptr);
+    FAIL("resolved");
+  } catch (const net::NetError& e) {
+    CHECK(e.kind() == net::NetError::Kind::kTimeout);
+  }
+  CHECK(lookups_started == 1);
+}
+
 TEST_CASE("a hanging lookup ends at the deadline", "[resolver]") {
   const HangingResolver hang;
   const auto start = Clock::now();

@@ -32,6 +32,16 @@ void set_lookup_for_tests(LookupFn fn) { lookup_override.store(fn); }
 
 AddrInfoList resolve(const std::string& host, const std::string& port, Deadline deadline,
                      const InterruptCheck& interrupt) {
+  // An address literal with a numeric port needs no lookup, so it needs no thread either:
+  // starting one cost ~0.14 ms, two thirds of a whole 2 KB session to 127.0.0.1.
+  // getaddrinfo answers it at once with the NUMERIC flags and refuses anything else.
+  addrinfo literal_hints{};
+  literal_hints.ai_family = AF_UNSPEC;
+  literal_hints.ai_socktype = SOCK_STREAM;
+  literal_hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  if (addrinfo* literal = nullptr; ::getaddrinfo(host.c_str(), port.c_str(), &literal_hints, &literal) == 0)
+    return AddrInfoList(literal);
+
   auto lookup = std::make_shared<Lookup>();
   lookup->host = host;
   lookup->port = port;

@@ -1,6 +1,6 @@
 // Name resolution under the session's deadline that C-g and a job's cancel can abandon:
-// getaddrinfo itself cannot be interrupted, so it runs on a detached thread and the caller
-// waits in short slices; an abandoned lookup finishes (or hangs) on its own and frees its
+// an address literal with a numeric port is answered at once; a name's getaddrinfo cannot be
+// interrupted, so it runs on a detached thread and the caller waits in short slices; an abandoned lookup finishes (or hangs) on its own and frees its
 // result, and nothing waits for it — not the caller, not ~Runner at Emacs's exit.
 #pragma once
 
@@ -24,7 +24,8 @@ using AddrInfoList = std::unique_ptr<addrinfo, AddrInfoDeleter>;
 AddrInfoList resolve(const std::string& host, const std::string& port, Deadline deadline,
                      const InterruptCheck& interrupt);
 
-// Test seam: the function resolve() calls instead of getaddrinfo (nullptr: getaddrinfo again).
+// Test seam: the function resolve() calls instead of getaddrinfo for a lookup (nullptr:
+// getaddrinfo again); an address literal never needs one, so it never reaches this function.
 // Its results are released with freeaddrinfo, so it must return getaddrinfo's.
 using LookupFn = int (*)(const char* host, const char* port, const addrinfo* hints, addrinfo** out);
 void set_lookup_for_tests(LookupFn fn);
