@@ -2,7 +2,8 @@
 // ends only, no line starting with a lone ".", exactly one "\r\n.\r\n" (at the end), and
 // undoing the dot-stuffing gives the BDAT form, which is the input with every line end (CRLF,
 // bare CR, bare LF) made one CRLF and a last CRLF added when missing; normalised_size() is its
-// size; and output cut into chunks of any size (sizes taken from the input) is the same bytes.
+// size; output cut into chunks of any size (sizes taken from the input) is the same bytes; and
+// every scan kernel the CPU runs (SSE2, AVX2) counts what the byte-by-byte one counts.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include "smtp/encoder.hpp"
+#include "smtp/scan_kernels.hpp"
 
 namespace {
 
@@ -79,6 +81,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   require(bdat == reference_normalised(message), "BDAT form: line ends normalised to CRLF, last one added");
   require(smtpn::smtp::normalised_size(message) == bdat.size(), "normalised_size is the BDAT size");
+  namespace scan = smtpn::smtp::scan;
+  const scan::Counts bytes = scan::count(message, scan::Kernel::kBytes);
+  for (const auto kernel : {scan::Kernel::kSse2, scan::Kernel::kAvx2}) {
+    if (!scan::available(kernel)) continue;
+    const scan::Counts c = scan::count(message, kernel);
+    require(c.lf == bytes.lf && c.cr == bytes.cr && c.crlf == bytes.crlf && c.eight_bit == bytes.eight_bit,
+            "every scan kernel counts what the byte kernel counts");
+  }
 
   require(wire.size() >= 3 && wire.compare(wire.size() - 3, 3, ".\r\n") == 0, "DATA ends with .CRLF");
   const std::string_view body = std::string_view(wire).substr(0, wire.size() - 3);
