@@ -2,12 +2,14 @@
 // ends only, no line starting with a lone ".", exactly one "\r\n.\r\n" (at the end), and
 // undoing the dot-stuffing gives the BDAT form, which is the input with every line end (CRLF,
 // bare CR, bare LF) made one CRLF and a last CRLF added when missing; normalised_size() is its
-// size; output cut into chunks of any size (sizes taken from the input) is the same bytes; and
+// size; output cut into chunks of any size (sizes taken from the input), or written into
+// fixed buffers of any capacity the encoder accepts, is the same bytes; and
 // every scan kernel the CPU runs (SSE2, AVX2) counts what the byte-by-byte one counts.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -72,6 +74,25 @@ std::string chunked(std::string_view message, Mode mode, std::string_view sizes)
   }
 }
 
+// Encodes with encode_into into buffers of exactly the capacities read from SIZES (cycling,
+// kMinCapacity and up), as the session's fixed buffer is filled; a write past one is an
+// AddressSanitizer report. Returns the concatenation.
+std::string into_buffers(std::string_view message, Mode mode, std::string_view sizes) {
+  DataEncoder encoder(message, mode);
+  std::string all;
+  std::size_t k = 0;
+  while (!encoder.done()) {
+    const std::size_t capacity =
+        DataEncoder::kMinCapacity + (sizes.empty() ? 0 : static_cast<unsigned char>(sizes[k++ % sizes.size()]) % 128);
+    const std::unique_ptr<char[]> buffer(new char[capacity]);
+    const std::size_t n = encoder.encode_into(buffer.get(), capacity);
+    require(n <= capacity, "encode_into writes at most its capacity");
+    all.append(buffer.get(), n);
+  }
+  require(encoder.encode_into(nullptr, 0) == 0, "a finished encoder writes nothing");
+  return all;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -121,5 +142,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(chunked(message, Mode::kData, message) == wire, "DATA in chunks equals DATA at once");
   require(chunked(message, Mode::kBdat, message) == bdat, "BDAT in chunks equals BDAT at once");
   require(chunked(message, Mode::kData, {}) == wire, "DATA one byte target at a time equals DATA at once");
+  require(into_buffers(message, Mode::kData, message) == wire, "DATA into fixed buffers equals DATA at once");
+  require(into_buffers(message, Mode::kBdat, {}) == bdat, "BDAT into the smallest buffers equals BDAT at once");
   return 0;
 }

@@ -2,6 +2,7 @@
 // drawn mostly from "\r\n.a" (decode(encode(m)) == normalise(m); only CRLF line ends; no line
 // with a lone leading dot; exactly one terminator), adversarial bodies with their exact wire
 // form, chunked output equal to the whole, normalised_size equal to the BDAT payload, 25 MB.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -112,6 +113,40 @@ TEST_CASE("chunked output equals the whole output for any chunk size", "[encoder
   CHECK(encode_chunked(m, Mode::kData, target, &calls) == data);
   CHECK(calls >= data.size() / (target + 200));  // one target (plus at most a line) per chunk
   CHECK(encode_chunked(m, Mode::kBdat, target) == bdat);
+}
+
+TEST_CASE("encode_into fills a buffer of any capacity without writing past it", "[encoder]") {
+  // The session's buffer is exactly its capacity: every stop (inside a 64-byte block, before
+  // a line end, before the terminator) must leave the bytes past it untouched.
+  constexpr char kGuard = '\x5a';
+  constexpr std::size_t kGuardBytes = 80;
+  // Random bodies, and long runs between line ends (a dot-stuffed line filling whole blocks
+  // up to the end of the message is what needs the most room in one step).
+  std::mt19937_64 rng(0xcafe);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 1000; ++i) bodies.push_back(random_body(rng, 260));
+  for (std::size_t run = 0; run < 140; ++run)
+    for (const char* head : {"", ".", "a\n.", "\r\n."})
+      for (const char* tail : {"", "\n", "\r\n", "\r"}) bodies.push_back(head + std::string(run, 'x') + tail);
+  for (std::size_t i = 0; i < 2 * bodies.size(); ++i) {
+    const std::string& m = bodies[i / 2];
+    const Mode mode = i % 2 == 0 ? Mode::kData : Mode::kBdat;
+    const std::size_t capacity = DataEncoder::kMinCapacity + rng() % 64 * (rng() % 2);
+    CAPTURE(m, capacity);
+    DataEncoder enc(m, mode);
+    std::string whole;
+    std::vector<char> buffer(capacity + kGuardBytes);
+    while (!enc.done()) {
+      std::fill(buffer.begin(), buffer.end(), kGuard);
+      const std::size_t n = enc.encode_into(buffer.data(), capacity);
+      REQUIRE(n <= capacity);
+      REQUIRE(std::all_of(buffer.begin() + static_cast<std::ptrdiff_t>(capacity), buffer.end(),
+                          [](char c) { return c == kGuard; }));
+      whole.append(buffer.data(), n);
+    }
+    CHECK(enc.encode_into(buffer.data(), capacity) == 0);
+    CHECK(whole == encode_message(m, mode));
+  }
 }
 
 TEST_CASE("has_eight_bit spots any byte above 0x7f", "[encoder]") {

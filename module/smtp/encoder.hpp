@@ -29,7 +29,16 @@ class DataEncoder {
     kData,  // for DATA: normalised, dot-stuffed, terminated by ".\r\n"
     kBdat,  // for BDAT: normalised only
   };
+  // The least room encode_into needs: a stuffed dot, one 64-byte block and a CRLF, then the
+  // tail (a CRLF and ".\r\n").
+  static constexpr std::size_t kMinCapacity = 72;
+
   DataEncoder(std::string_view message, Mode mode) : in_(message), mode_(mode) {}
+
+  // Writes the next encoded bytes into OUT, at most CAPACITY (>= kMinCapacity) of them, and
+  // returns how many. The session's hot path: the caller's buffer is written once, never
+  // zero-filled or grown. done() turns true with the call that wrote the last byte.
+  std::size_t encode_into(char* out, std::size_t capacity);
 
   // Appends encoded bytes to OUT until it holds at least TARGET bytes or the input is done.
   // Returns false once everything (terminator included) has been produced.

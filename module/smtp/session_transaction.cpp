@@ -3,6 +3,7 @@
 #include "smtp/session.hpp"
 
 #include <algorithm>
+#include <memory>
 
 #include "smtp/commands.hpp"
 #include "smtp/encoder.hpp"
@@ -13,35 +14,29 @@ namespace {
 
 using Kind = SmtpError::Kind;
 
-}  // namespace
-
-namespace {
-
 // The encoded message goes out in kDataChunk pieces from one buffer per thread, kept between
-// sends: no allocation and no page faults once warm, and each piece is written while it is
-// still in cache. A buffer that one long line grew far beyond that is given back.
-std::string& chunk_buffer() {
-  thread_local std::string chunk;
-  if (chunk.capacity() > 4 * kDataChunk) std::string().swap(chunk);
-  chunk.reserve(kDataChunk + kDataChunk / 8);
-  chunk.clear();
-  return chunk;
+// sends and never zero-filled: no allocation and no page faults once warm, and each piece is
+// written while it is still in cache. Its head has room for the BDAT command.
+constexpr std::size_t kChunkHead = 64;
+char* chunk_buffer() {
+  thread_local const std::unique_ptr<char[]> chunk(new char[kChunkHead + kDataChunk]);
+  return chunk.get();
 }
 
 }  // namespace
 
 void Session::stream_data(std::string_view message, std::size_t size) {
   DataEncoder encoder(message, DataEncoder::Mode::kData);
-  std::string& chunk = chunk_buffer();
+  char* const chunk = chunk_buffer();
   std::size_t sent = 0;
   const std::size_t total = size + 3;
   if (options_.trace) options_.trace("C: <message: " + std::to_string(size) + " bytes>");
-  while (encoder.next_chunk(chunk, kDataChunk)) {
-    transport_.write_all(chunk, net::Deadline::after_seconds(timeouts_.data_block));
+  while (!encoder.done()) {
+    const std::size_t n = encoder.encode_into(chunk, kDataChunk);
+    transport_.write_all({chunk, n}, net::Deadline::after_seconds(timeouts_.data_block));
     if (encoder.done()) dot_written_ = true;  // the chunk carried the terminator
-    sent += chunk.size();
+    sent += n;
     progress(Phase::kData, std::min(sent, total), total);
-    chunk.clear();
   }
   if (options_.trace) options_.trace("C: .");
 }
@@ -49,29 +44,31 @@ void Session::stream_data(std::string_view message, std::size_t size) {
 // BDAT LAST with SIZE, the message's normalised size, encoded on the fly like DATA (one pass,
 // no copy of the whole encoded message).
 void Session::stream_bdat(std::string_view message, std::size_t size) {
-  const std::string command = "BDAT " + std::to_string(size) + " LAST";
+  const std::string command = "BDAT " + std::to_string(size) + " LAST\r\n";
   if (options_.trace) {
-    options_.trace("C: " + command);
+    options_.trace("C: " + command.substr(0, command.size() - 2));
     options_.trace("C: <message: " + std::to_string(size) + " bytes>");
   }
   DataEncoder encoder(message, DataEncoder::Mode::kBdat);
-  std::string& chunk = chunk_buffer();
-  // The command rides in the first write with the start of the body.
-  chunk.append(command).append("\r\n");
+  char* const chunk = chunk_buffer();
+  // The command rides in the first write with the start of the body, in the buffer's head.
+  char* const body = chunk + kChunkHead;
   std::size_t sent = 0;
   bool first = true;
-  while (encoder.next_chunk(chunk, kDataChunk)) {
-    const std::size_t body = chunk.size() - (first ? command.size() + 2 : 0);
+  while (!encoder.done()) {
+    const std::size_t n = encoder.encode_into(body, kDataChunk);
     // The count was promised in the command: an encoder that disagreed with normalised_size
     // must not leave the server waiting for bytes (or reading ours as commands).
-    if (sent + body > size || (encoder.done() && sent + body != size))
+    if (sent + n > size || (encoder.done() && sent + n != size))
       throw SmtpError(Kind::kProtocol, "internal error: the BDAT chunk is not the size announced");
-    transport_.write_all(chunk, net::Deadline::after_seconds(timeouts_.data_block));
-    sent += body;
+    char* const from = first ? body - command.size() : body;
+    if (first) std::copy(command.begin(), command.end(), from);
+    transport_.write_all({from, static_cast<std::size_t>(body + n - from)},
+                         net::Deadline::after_seconds(timeouts_.data_block));
+    sent += n;
     first = false;
     if (sent == size) dot_written_ = true;  // BDAT LAST: the chunk's end is the message's
     progress(Phase::kData, sent, size);
-    chunk.clear();
   }
 }
 
