@@ -23,6 +23,7 @@
 #include "smtp/options.hpp"
 #include "smtp/session.hpp"
 #include "support/mail_options.hpp"
+#include "support/rfc2195.hpp"
 
 namespace smtpn::test {
 
@@ -289,9 +290,6 @@ inline Answer reset_after(Answer a = silence()) {
   a.reset = true;
   return a;
 }
-
-// RFC 2195's example challenge (base64 of "<1896.697170952@postoffice.reston.mci.net>").
-inline constexpr const char* kRfc2195Challenge = "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+";
 
 // A compliant ESMTP server: greeting, EHLO with `ehlo` (or `ehlo_tls` inside TLS), HELO,
 // STARTTLS, AUTH PLAIN/LOGIN/CRAM-MD5 (any credentials), MAIL, RCPT, DATA, BDAT, RSET, QUIT.

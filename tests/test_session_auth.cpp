@@ -14,16 +14,15 @@
 using smtpn::crypto::Secret;
 using smtpn::smtp::kMaxSaslRounds;
 using smtpn::smtp::PlaintextAuth;
-using smtpn::test::hang_up;
 
 namespace {
 
 // RFC 2195's example: user "tim", password "tanstaaftanstaaf".
-constexpr std::string_view kPassword = "tanstaaftanstaaf";
+constexpr std::string_view kPassword = smtpn::test::kRfc2195Password;
 constexpr std::string_view kPasswordB64 = "dGFuc3RhYWZ0YW5zdGFhZg==";
 constexpr std::string_view kUserB64 = "dGlt";
 constexpr std::string_view kPlainB64 = "AHRpbQB0YW5zdGFhZnRhbnN0YWFm";  // "\0tim\0tanstaaftanstaaf"
-constexpr std::string_view kCramResponse = "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw";
+constexpr std::string_view kCramResponse = smtpn::test::kRfc2195Response;
 
 // An exchange over TLS (implicit) whose server offers AUTH OFFERED, as user tim.
 struct AuthExchange : Exchange {

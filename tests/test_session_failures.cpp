@@ -10,11 +10,8 @@
 #include "scripted_transport.hpp"
 #include "smtp/session.hpp"
 
-using smtpn::smtp::kDataChunk;
 using smtpn::test::delayed;
-using smtpn::test::hang_up;
 using smtpn::test::reset_after;
-using smtpn::test::silence;
 
 namespace {
 

@@ -13,10 +13,7 @@
 
 using smtpn::smtp::encode_message;
 using smtpn::smtp::kBdatThreshold;
-using smtpn::smtp::kDataChunk;
 using smtpn::smtp::normalised_size;
-using smtpn::smtp::Phase;
-using smtpn::test::silence;
 using DataMode = smtpn::smtp::DataEncoder::Mode;
 
 namespace {
