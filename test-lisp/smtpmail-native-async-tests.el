@@ -9,11 +9,7 @@
 
 ;;; Code:
 
-(require 'ert)
-(require 'cl-lib)
-(require 'smtpmail-native)
-(require 'smtpmail-native-compat-fixture)
-(require 'smtpmail-native-test-servers)
+(require 'smtpmail-native-compat-fixture)  ; ert, cl-lib, smtpmail-native, test servers
 
 (defvar smtpmail-auth-credentials)
 (declare-function smtpmail-native-send-async "ext:smtpmail-native-module" (callback &rest args))
@@ -100,6 +96,17 @@ every job ended when BODY ends."
          (with-temp-buffer
            (insert-file-contents index)
            (split-string (buffer-string) "\n" t)))))
+
+(defun smtpmail-native-async-tests--held-alone (key value)
+  "Check that the first job ended held, warned about, and queued alone.
+Its failure's error data must have KEY VALUE.  Return the queue's index
+entries."
+  (let ((queued (smtpmail-native-async-tests--queued)))
+    (should (eq (smtpmail-native-async--job-state (car smtpmail-native-async--jobs)) 'held))
+    (should (eq (plist-get (cddr (nth 1 (car smtpmail-native-async-tests--failures))) key) value))
+    (should (= (length queued) 1))
+    (should (string-match-p "may have it" (car smtpmail-native-async-tests--warnings)))
+    queued))
 
 (defun smtpmail-native-async-tests--settled ()
   "Wait until no job is active; return the jobs."
@@ -394,13 +401,7 @@ it; `smtpmail-native-send-queued-message' sends it."
     (smtpmail-native-async-tests--with-sink ()
       (smtpmail-native-async-tests--send-it "dropdataonce@example.org")
       (smtpmail-native-async-tests--settled)
-      (let ((job (car smtpmail-native-async--jobs))
-            (queued (smtpmail-native-async-tests--queued)))
-        (should (eq (smtpmail-native-async--job-state job) 'held))
-        (should (eq (plist-get (cddr (nth 1 (car smtpmail-native-async-tests--failures))) :phase)
-                    'data))
-        (should (= (length queued) 1))
-        (should (string-match-p "may have it" (car smtpmail-native-async-tests--warnings)))
+      (let ((queued (smtpmail-native-async-tests--held-alone :phase 'data)))
         (should (equal (smtpmail-native-send-queued-mail) (list :sent 0 :failed nil :held queued)))
         (should (null (smtpmail-native-async-tests--stored dir)))
         (should (eq (smtpmail-native-send-queued-message (car queued)) t))
@@ -445,15 +446,9 @@ again (the sink's next connection would be number 2)."
         (smtpmail-native-compat--send "To: dropafterdot@example.org\n")
         (smtpmail-native-async-tests--settled)
         (should (smtpmail-native-test-servers-sink-wait port "^closed 1$"))
-        (let ((job (car smtpmail-native-async--jobs))
-              (queued (smtpmail-native-async-tests--queued)))
-          (should (eq (smtpmail-native-async--job-state job) 'held))
-          (should (eq (plist-get (cddr (nth 1 (car smtpmail-native-async-tests--failures))) :delivery)
-                      'unknown))
-          (should (= (length queued) 1))
+        (let ((queued (smtpmail-native-async-tests--held-alone :delivery 'unknown)))
           (should (alist-get 'smtpmail-native-queue-held
                              (smtpmail-native-queue--read-variables (concat (car queued) ".el"))))
-          (should (string-match-p "may have it" (car smtpmail-native-async-tests--warnings)))
           (should (equal (plist-get (smtpmail-native-send-queued-mail) :held) queued))
           (should (equal (smtpmail-native-async-tests--queued) queued))
           (should (= (length (smtpmail-native-async-tests--stored dir)) 1))

@@ -8,11 +8,7 @@
 
 ;;; Code:
 
-(require 'ert)
-(require 'cl-lib)
-(require 'smtpmail-native)
-(require 'smtpmail-native-compat-fixture)
-(require 'smtpmail-native-test-servers)
+(require 'smtpmail-native-compat-fixture)  ; ert, cl-lib, smtpmail-native, test servers
 
 ;; Read by smtpmail-native.el, bound here: it must be dynamic in this file too.
 (defvar smtpmail-auth-credentials)

@@ -17,12 +17,7 @@
 
 ;;; Code:
 
-(require 'ert)
-(require 'cl-lib)
-(require 'smtpmail-native)
-(require 'smtpmail-native-test-servers)
-(require 'smtpmail-native-compat-fixture)
-(require 'smtpmail-native-sasl-fixture)
+(require 'smtpmail-native-sasl-fixture)  ; and the compat fixture with all it requires
 
 ;; smtpmail-native.el reads this removed smtpmail variable; let-bind it dynamically.
 (defvar smtpmail-auth-credentials)
