@@ -13,6 +13,7 @@
 #include <string>
 
 #include "smtp/options.hpp"
+#include "support/loopback_session.hpp"
 
 namespace smtpn::bench {
 
@@ -60,12 +61,7 @@ inline void drain_until_closed(int fd) {
 
 // A plain session with the bench's server on 127.0.0.1:PORT, giving up after TIMEOUT_SECONDS.
 inline smtp::SessionOptions plain_session(int port, double timeout_seconds) {
-  smtp::SessionOptions options;
-  options.host = "127.0.0.1";
-  options.port = std::to_string(port);
-  options.stream_type = smtp::StreamType::kPlain;
-  options.timeout_seconds = timeout_seconds;
-  return options;
+  return test::loopback_session(std::to_string(port), smtp::StreamType::kPlain, timeout_seconds);
 }
 
 // The envelope the benches send: one sender, one recipient.

@@ -66,8 +66,7 @@ every job ended when BODY ends."
   (declare (indent 0) (debug t))
   `(smtpmail-native-compat--with-smtp
      (let* ((smtpmail-queue-dir (file-name-as-directory
-                                 (smtpmail-native-compat--file
-                                  (format "queue-%d/" (random 1000000000)))))
+                                 (smtpmail-native-compat--fresh-file "queue-%d/")))
             (smtpmail-native-async t)
             (smtpmail-native-async--jobs nil)
             (smtpmail-auth-credentials (smtpmail-native-compat--alice))
@@ -118,7 +117,7 @@ entries."
 
 (ert-deftest smtpmail-native-async-job-reports-and-delivers ()
   "send-async returns a job at once; status moves on; the callback gets the plist."
-  (let* ((dir (smtpmail-native-compat--file (format "sink-%d" (random 1000000000))))
+  (let* ((dir (smtpmail-native-compat--fresh-file "sink-%d"))
          (_ (make-directory dir t))
          (port (smtpmail-native-test-servers-start-sink "--store" dir))
          (data (smtpmail-native-async-tests--message "job-1" 100000))
@@ -180,7 +179,7 @@ the README gives both figures."
 
 (ert-deftest smtpmail-native-async-cancel-mid-data ()
   "Cancelling in DATA closes the connection: the callback sees the cancellation, nothing is delivered."
-  (let* ((dir (smtpmail-native-compat--file (format "sink-%d" (random 1000000000))))
+  (let* ((dir (smtpmail-native-compat--fresh-file "sink-%d"))
          (_ (make-directory dir t))
          (port (smtpmail-native-test-servers-start-sink "--store" dir "--throttle" "2000000"))
          (job+cell (smtpmail-native-async-tests--send
@@ -333,7 +332,7 @@ the recipient, and run the failure hook; after FIX,
            (smtpmail-smtp-service port)
            (smtpmail-stream-type 'plain)
            (smtpmail-auth-credentials nil)
-           (dir (smtpmail-native-compat--file (format "sink-%d" (random 1000000000)))))
+           (dir (smtpmail-native-compat--fresh-file "sink-%d")))
       (make-directory dir t)
       (smtpmail-native-async-tests--fails-then-retry
        (lambda () (smtpmail-native-async-tests--send-it "rcpt@example.org"))
@@ -370,7 +369,7 @@ the recipient, and run the failure hook; after FIX,
   "Run BODY with smtpmail pointed at a fresh storing sink started with SINK-ARGS.
 In BODY, `dir' is the sink's store."
   (declare (indent 1) (debug t))
-  `(let* ((dir (let ((d (smtpmail-native-compat--file (format "sink-%d" (random 1000000000)))))
+  `(let* ((dir (let ((d (smtpmail-native-compat--fresh-file "sink-%d")))
                  (make-directory d t)
                  d))
           (port (apply #'smtpmail-native-test-servers-start-sink "--store" dir (list ,@sink-args)))
@@ -437,7 +436,7 @@ the message is delivered or queued, and the password closures are gone."
 The job's state is `held', the message is in the queue marked held,
 the warning says the server may have it, and a flush does not send it
 again (the sink's next connection would be number 2)."
-  (let* ((dir (smtpmail-native-compat--file (format "sink-%d/" (random 1000000000))))
+  (let* ((dir (smtpmail-native-compat--fresh-file "sink-%d/"))
          (_ (make-directory dir t))
          (port (smtpmail-native-test-servers-start-sink "--store" dir "--report-sessions")))
     (smtpmail-native-async-tests--with-lisp
@@ -526,11 +525,11 @@ again (the sink's next connection would be number 2)."
 
 (ert-deftest smtpmail-native-async-exit-leaves-message-queued ()
   "A batch Emacs exiting while its send runs leaves the message in the queue."
-  (let* ((dir (smtpmail-native-compat--file (format "sink-%d" (random 1000000000))))
+  (let* ((dir (smtpmail-native-compat--fresh-file "sink-%d"))
          (_ (make-directory dir t))
          (port (smtpmail-native-test-servers-start-sink "--store" dir "--throttle" "500000"))
          (queue (file-name-as-directory
-                 (smtpmail-native-compat--file (format "exit-queue-%d" (random 1000000000)))))
+                 (smtpmail-native-compat--fresh-file "exit-queue-%d")))
          (lisp-dir (file-name-directory (locate-library "smtpmail-native")))
          (program
           `(progn

@@ -36,6 +36,11 @@
     (add-hook 'kill-emacs-hook (lambda () (delete-directory smtpmail-native-compat--dir t))))
   (expand-file-name name smtpmail-native-compat--dir))
 
+(defun smtpmail-native-compat--fresh-file (template)
+  "TEMPLATE, with its %d a random number, in this run's private directory.
+A name no other test of the run uses, for a queue, a sink's store, ..."
+  (smtpmail-native-compat--file (format template (random 1000000000))))
+
 (defun smtpmail-native-compat--server (name)
   "Environment of the test server NAME, started on first use."
   (pcase name

@@ -7,11 +7,7 @@
 #include "crypto/hex.hpp"
 #include "crypto/hmac.hpp"
 
-using smtpn::crypto::Digest;
-using smtpn::crypto::digest_size;
-using smtpn::crypto::hex_encode;
-using smtpn::crypto::hmac;
-using smtpn::crypto::hmac_md5;
+using namespace smtpn::crypto;  // Digest, digest_size, hex_encode, hmac, hmac_md5
 
 namespace {
 

@@ -6,6 +6,7 @@
 
 #include "catch.hpp"
 #include "support/loopback_listener.hpp"
+#include "support/loopback_session.hpp"
 #include "support/mail_options.hpp"
 #include "net/error.hpp"
 #include "net/socket_transport.hpp"
@@ -27,11 +28,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 // Options for a session with SERVER, giving up after TIMEOUT seconds.
 smtp::SessionOptions silent_session(const SilentListener& server, double timeout) {
-  smtp::SessionOptions options;
-  options.host = "127.0.0.1";
-  options.port = server.port();
-  options.timeout_seconds = timeout;
-  return options;
+  return test::loopback_session(server.port(), smtp::SessionOptions{}.stream_type, timeout);
 }
 
 // What send_mail threw with OPTIONS; nullopt when it returned (it cannot: nobody greets).

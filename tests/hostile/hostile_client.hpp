@@ -18,6 +18,7 @@
 #include "smtp/error.hpp"
 #include "smtp/options.hpp"
 #include "smtp/session.hpp"
+#include "support/loopback_session.hpp"
 
 namespace smtpn::hostile {
 
@@ -46,13 +47,9 @@ struct Outcome {
 // Options for the hostile server at 127.0.0.1:PORT: STARTTLS required, the test CA trusted,
 // short timeouts (a scenario never waits long for a client that should have given up).
 inline smtp::SessionOptions hostile_options(const std::string& port) {
-  smtp::SessionOptions o;
-  o.host = "127.0.0.1";
-  o.port = port;
-  o.stream_type = smtp::StreamType::kStartTls;
+  smtp::SessionOptions o = test::loopback_session(port, smtp::StreamType::kStartTls, 1.5);
   o.helo = "client.test";
   o.tls.trust_file = TestPki::instance().ca_file();
-  o.timeout_seconds = 1.5;
   return o;
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <future>
 #include <string>
+#include <string_view>
 
 #include "catch.hpp"
 #include "hostile_client.hpp"
@@ -23,6 +24,18 @@ void serve_inside_tls(Connection& c) {
   while (auto line = c.read_line()) c.reply(line->rfind("AUTH", 0) == 0 ? "235 2.7.0 ok" : "250 ok");
 }
 
+// The client stopped at STARTTLS with an error of KIND that says SAYS: EHLO and STARTTLS in
+// the clear, no TLS session, nothing after.
+void check_stopped_at_starttls(const SentAndSeen& sent, Kind kind, std::string_view says) {
+  REQUIRE(sent.out.error);
+  INFO(sent.out.error_text());
+  CHECK(sent.out.error->kind() == kind);
+  CHECK(contains(sent.out.error_text(), says));
+  CHECK(sent.rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
+  CHECK_FALSE(sent.rec.tls_established);
+  CHECK(sent.rec.after_tls.empty());
+}
+
 }  // namespace
 
 TEST_CASE("STARTTLS injection in one segment: the session aborts before the handshake",
@@ -34,15 +47,10 @@ TEST_CASE("STARTTLS injection in one segment: the session aborts before the hand
     c.send("220 2.0.0 go ahead\r\n250 injected\r\n");
     if (c.start_tls(Cert::kTrusted)) serve_inside_tls(c);
   });
-  const auto [out, rec] = send_to(server, hostile_auth_options(server.port()));
+  const SentAndSeen sent = send_to(server, hostile_auth_options(server.port()));
 
-  REQUIRE(out.error);
-  CHECK(out.error->kind() == Kind::kProtocol);
-  CHECK(contains(out.error_text(), "response injection"));
-  CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
-  CHECK_FALSE(rec.tls_established);
-  CHECK(rec.after_tls.empty());
-  CHECK_FALSE(out.traced("injected"));
+  check_stopped_at_starttls(sent, Kind::kProtocol, "response injection");
+  CHECK_FALSE(sent.out.traced("injected"));
 }
 
 TEST_CASE("STARTTLS injection byte by byte, waiting before the client reads: it aborts",
@@ -67,17 +75,11 @@ TEST_CASE("STARTTLS injection byte by byte, waiting before the client reads: it 
     if (phase == smtp::Phase::kStartTls)
       waited = all_sent.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
   };
-  const auto [out, rec] = send_to(server, options);
+  const SentAndSeen sent = send_to(server, options);
 
   REQUIRE(waited);
-  REQUIRE(out.error);
-  INFO(out.error_text());
-  CHECK(out.error->kind() == Kind::kProtocol);
-  CHECK(contains(out.error_text(), "response injection"));
-  CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
-  CHECK_FALSE(rec.tls_established);
-  CHECK(rec.after_tls.empty());
-  CHECK_FALSE(out.traced("injected"));
+  check_stopped_at_starttls(sent, Kind::kProtocol, "response injection");
+  CHECK_FALSE(sent.out.traced("injected"));
 }
 
 TEST_CASE("capabilities after TLS replace those before it", "[hostile][starttls]") {
@@ -164,14 +166,8 @@ TEST_CASE("certificates the client must refuse: nothing is sent after the handsh
       HostileServer server([cert](Connection& c) {
         if (open_starttls(c, {"PIPELINING", "AUTH PLAIN"}, cert)) serve_inside_tls(c);
       });
-      const auto [out, rec] = send_to(server, hostile_auth_options(server.port()));
-      REQUIRE(out.error);
-      INFO(out.error_text());
-      CHECK(out.error->kind() == Kind::kTls);
-      CHECK(contains(out.error_text(), "certificate"));
-      CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
-      CHECK_FALSE(rec.tls_established);
-      CHECK(rec.after_tls.empty());
+      check_stopped_at_starttls(send_to(server, hostile_auth_options(server.port())), Kind::kTls,
+                                "certificate");
     }
   }
   SECTION("the same refusals name the reason") {
