@@ -444,6 +444,14 @@ struct Exchange {
     }
     return std::nullopt;
   }
+  // failure() that must happen, with an error of KIND (else the test fails); the error.
+  std::optional<smtp::SmtpError> failure_of(smtp::SmtpError::Kind kind, std::string_view message = kMessage) {
+    auto err = failure(message);
+    REQUIRE(err);
+    INFO(err->what());
+    CHECK(err->kind() == kind);
+    return err;
+  }
   bool traced(std::string_view needle) const {
     return std::any_of(trace.begin(), trace.end(),
                        [&](const std::string& l) { return l.find(needle) != std::string::npos; });

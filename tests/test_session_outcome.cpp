@@ -109,17 +109,13 @@ TEST_CASE("C-g: before the final dot not sent, during the final reply unknown, a
   Exchange x;
   SECTION("before the dot") {
     x.transport.interrupt = [&x] { return sent_line(x, "DATA"); };
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kInterrupted);
+    const auto err = x.failure_of(Kind::kInterrupted);
     CHECK(err->delivery == Delivery::kNotSent);
     CHECK(x.transport.messages().empty());
   }
   SECTION("while the final reply is awaited") {
     x.transport.interrupt = [&x] { return !x.transport.messages().empty(); };
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kInterrupted);
+    const auto err = x.failure_of(Kind::kInterrupted);
     CHECK(err->delivery == Delivery::kUnknown);
     CHECK(phase_of(*err) == std::string("data"));
   }
@@ -141,9 +137,7 @@ TEST_CASE("a callback that stops the session: QUIT is sent, the message not", "[
     ++asked;
     throw CallbackAbort{};
   };
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kInterrupted);
+  const auto err = x.failure_of(Kind::kInterrupted);
   CHECK(err->delivery == Delivery::kNotSent);
   CHECK(phase_of(*err) == std::string("auth"));
   CHECK(asked == 1);

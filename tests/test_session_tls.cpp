@@ -97,9 +97,7 @@ TEST_CASE("STARTTLS: a response injected after the 220 aborts the session", "[se
       return true;
     };
   }
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kProtocol);
+  const auto err = x.failure_of(Kind::kProtocol);
   CHECK(has(err->what(), "injection"));
   CHECK(x.transport.tls_attempts() == 0);
   CHECK(x.transport.wire() == "EHLO client.test\r\nSTARTTLS\r\n");  // nothing after it
@@ -113,17 +111,13 @@ TEST_CASE("stream type starttls: no STARTTLS or a refusal ends the session befor
   SECTION("not offered") {
     x.server.ehlo = {"AUTH PLAIN LOGIN", "PIPELINING"};
     x.options.plaintext_auth = smtpn::smtp::PlaintextAuth::kAlways;  // even then: no TLS, no AUTH
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTls);
+    const auto err = x.failure_of(Kind::kTls);
   }
   SECTION("refused with 454") {
     x.server.ehlo = {"STARTTLS", "AUTH PLAIN"};
     x.server.on("STARTTLS", {"454 4.7.0 TLS not available due to temporary reason"});
     expected_wire += "STARTTLS\r\n";
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTls);
+    const auto err = x.failure_of(Kind::kTls);
     CHECK(err->code() == 454);
     CHECK(err->enhanced_status() == "4.7.0");
   }
@@ -131,9 +125,7 @@ TEST_CASE("stream type starttls: no STARTTLS or a refusal ends the session befor
     x.server.ehlo = {"STARTTLS", "AUTH PLAIN"};
     x.server.on("STARTTLS", {"502 5.5.1 not implemented"});
     expected_wire += "STARTTLS\r\n";
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTls);
+    const auto err = x.failure_of(Kind::kTls);
     CHECK(err->code() == 502);
   }
   CHECK(x.transport.wire() == expected_wire);
@@ -193,18 +185,14 @@ TEST_CASE("a failed handshake is a TLS error and nothing more is sent", "[sessio
   with_user(x);
   SECTION("STARTTLS") {
     x.server.ehlo = {"STARTTLS", "AUTH PLAIN"};
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTls);
+    const auto err = x.failure_of(Kind::kTls);
     CHECK(std::string(err->what()).find("(during STARTTLS)") != std::string::npos);
     CHECK(x.transport.wire() == "EHLO client.test\r\nSTARTTLS\r\n");
   }
   SECTION("implicit TLS") {
     x.options.stream_type = StreamType::kImplicitTls;
     x.server.implicit_tls = true;
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTls);
+    const auto err = x.failure_of(Kind::kTls);
     CHECK(std::string(err->what()).find("(during the TLS handshake)") != std::string::npos);
     CHECK(x.transport.wire().empty());
   }
