@@ -2,6 +2,7 @@
 // injection defence, what each stream type does when STARTTLS is missing or refused, implicit
 // TLS before the greeting, and handshake failures.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
@@ -15,7 +16,14 @@ namespace {
 
 void with_user(Exchange& x) {
   x.options.user = "tim";
-  x.options.password = [] { return Secret(std::string_view("tanstaaftanstaaf")); };
+  x.options.password = [] { return Secret(smtpn::test::kRfc2195Password); };
+}
+
+// X as user tim, against a server that offers BEFORE in the clear and AFTER inside TLS.
+void with_user_over_starttls(Exchange& x, Lines before, Lines after) {
+  x.server.ehlo = std::move(before);
+  x.server.ehlo_tls = std::move(after);
+  with_user(x);
 }
 
 bool has(const std::string& haystack, std::string_view needle) {
@@ -26,9 +34,7 @@ bool has(const std::string& haystack, std::string_view needle) {
 
 TEST_CASE("STARTTLS: EHLO again inside TLS, and only the new capabilities count", "[session][tls]") {
   Exchange x;
-  x.server.ehlo = {"PIPELINING", "STARTTLS", "SIZE 10"};
-  x.server.ehlo_tls = Lines{"AUTH PLAIN LOGIN", "8BITMIME"};
-  with_user(x);
+  with_user_over_starttls(x, {"PIPELINING", "STARTTLS", "SIZE 10"}, {"AUTH PLAIN LOGIN", "8BITMIME"});
   const SendResult r = x.send();
 
   CHECK(x.transport.wire_before_tls() == "EHLO client.test\r\nSTARTTLS\r\n");
@@ -50,9 +56,7 @@ TEST_CASE("STARTTLS: EHLO again inside TLS, and only the new capabilities count"
 
 TEST_CASE("STARTTLS: an AUTH list forged before TLS is ignored", "[session][tls]") {
   Exchange x;
-  x.server.ehlo = {"STARTTLS", "AUTH PLAIN LOGIN"};
-  x.server.ehlo_tls = Lines{"AUTH CRAM-MD5"};
-  with_user(x);
+  with_user_over_starttls(x, {"STARTTLS", "AUTH PLAIN LOGIN"}, {"AUTH CRAM-MD5"});
   const SendResult r = x.send();
   CHECK(r.mechanism == "CRAM-MD5");
   CHECK(x.transport.lines()[3] == "AUTH CRAM-MD5");
@@ -61,9 +65,7 @@ TEST_CASE("STARTTLS: an AUTH list forged before TLS is ignored", "[session][tls]
 
   SECTION("and an AUTH offered only before TLS is not used at all") {
     Exchange y;
-    y.server.ehlo = {"STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5"};
-    y.server.ehlo_tls = Lines{"8BITMIME"};
-    with_user(y);
+    with_user_over_starttls(y, {"STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5"}, {"8BITMIME"});
     const SendResult s = y.send();
     CHECK(s.mechanism.empty());
     CHECK_FALSE(has(y.transport.wire(), "AUTH"));
@@ -72,9 +74,7 @@ TEST_CASE("STARTTLS: an AUTH list forged before TLS is ignored", "[session][tls]
 
 TEST_CASE("STARTTLS: AUTH offered only after TLS is used inside TLS only", "[session][tls]") {
   Exchange x;
-  x.server.ehlo = {"STARTTLS"};
-  x.server.ehlo_tls = Lines{"AUTH LOGIN"};
-  with_user(x);
+  with_user_over_starttls(x, {"STARTTLS"}, {"AUTH LOGIN"});
   const SendResult r = x.send();
   CHECK(r.mechanism == "LOGIN");
   CHECK_FALSE(has(x.transport.wire_before_tls(), "AUTH"));
@@ -83,9 +83,7 @@ TEST_CASE("STARTTLS: AUTH offered only after TLS is used inside TLS only", "[ses
 
 TEST_CASE("STARTTLS: a response injected after the 220 aborts the session", "[session][tls]") {
   Exchange x;
-  x.server.ehlo = {"STARTTLS"};
-  x.server.ehlo_tls = Lines{"AUTH PLAIN"};
-  with_user(x);
+  with_user_over_starttls(x, {"STARTTLS"}, {"AUTH PLAIN"});
   SECTION("in the same segment as the 220") {
     x.server.on("STARTTLS", {as_is("220 2.0.0 go ahead\r\n250-mx.test\r\n250 AUTH PLAIN\r\n")});
   }
