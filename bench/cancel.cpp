@@ -62,15 +62,9 @@ int main(int argc, char** argv) {
       ::close(fd);
     });
 
-    smtpn::smtp::SessionOptions options;
-    options.host = "127.0.0.1";
-    options.port = std::to_string(port);
-    options.stream_type = smtpn::smtp::StreamType::kPlain;
-    options.timeout_seconds = 30;
+    smtpn::smtp::SessionOptions options = plain_session(port, 30);
     options.interrupt = [&] { return interrupt.load(); };
-    smtpn::smtp::MailOptions mail;
-    mail.from = "a@example.org";
-    mail.recipients = {"b@example.org"};
+    const smtpn::smtp::MailOptions mail = one_recipient_mail();
 
     std::thread raiser([&] {
       while (!stalled) std::this_thread::sleep_for(std::chrono::milliseconds(1));

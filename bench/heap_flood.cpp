@@ -30,16 +30,10 @@ void measure(const char* what, const std::string& flood) {
     drain_until_closed(fd);
     ::close(fd);
   });
-  smtpn::smtp::SessionOptions options;
-  options.host = "127.0.0.1";
-  options.port = std::to_string(port);
-  options.stream_type = smtpn::smtp::StreamType::kPlain;
-  options.timeout_seconds = 5;
+  smtpn::smtp::SessionOptions options = plain_session(port, 5);
   std::vector<std::string> trace;  // kept, as a user's trace buffer keeps it: part of the cost
   options.trace = [&trace](std::string_view line) { trace.emplace_back(line); };
-  smtpn::smtp::MailOptions mail;
-  mail.from = "a@example.org";
-  mail.recipients = {"b@example.org"};
+  const smtpn::smtp::MailOptions mail = one_recipient_mail();
 
   const std::size_t before = heap_live();
   reset_heap_peak();

@@ -1,5 +1,6 @@
 // A one-connection loopback listener for the C++ benches that script a server by hand
-// (bench_cancel, bench_heap_flood): listen on 127.0.0.1 on a free port, write, read a line.
+// (bench_cancel, bench_heap_flood): listen on 127.0.0.1 on a free port, write, read a line;
+// and the plain session and envelope both send to it.
 #pragma once
 
 #include <arpa/inet.h>
@@ -10,6 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+
+#include "smtp/options.hpp"
+#include "support/loopback_session.hpp"
 
 namespace smtpn::bench {
 
@@ -53,6 +57,19 @@ inline void drain_until_closed(int fd) {
   char buf[4096];
   while (::recv(fd, buf, sizeof buf, 0) > 0) {
   }
+}
+
+// A plain session with the bench's server on 127.0.0.1:PORT, giving up after TIMEOUT_SECONDS.
+inline smtp::SessionOptions plain_session(int port, double timeout_seconds) {
+  return test::loopback_session(std::to_string(port), smtp::StreamType::kPlain, timeout_seconds);
+}
+
+// The envelope the benches send: one sender, one recipient.
+inline smtp::MailOptions one_recipient_mail() {
+  smtp::MailOptions mail;
+  mail.from = "a@example.org";
+  mail.recipients = {"b@example.org"};
+  return mail;
 }
 
 }  // namespace smtpn::bench

@@ -11,16 +11,13 @@
 #include <string_view>
 
 #include "crypto/base64.hpp"
+#include "property.hpp"
 
 namespace {
 
 using smtpn::crypto::Base64Error;
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_base64: property violated: %s\n", what);
-  std::abort();
-}
+using smtpn::fuzz::require;
 
 std::string openssl_encode(std::string_view bytes) {
   std::string out(smtpn::crypto::base64_encoded_size(bytes.size()) + 1, '\0');

@@ -14,17 +14,14 @@
 
 #include "smtp/capabilities.hpp"
 #include "smtp/reply.hpp"
+#include "property.hpp"
 
 namespace {
 
 using smtpn::smtp::Capabilities;
 using smtpn::smtp::Reply;
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_capabilities: property violated: %s\n", what);
-  std::abort();
-}
+using smtpn::fuzz::require;
 
 std::string ascii_upper(std::string_view s) {
   std::string out(s);

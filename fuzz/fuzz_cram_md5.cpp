@@ -13,6 +13,7 @@
 #include "crypto/hmac.hpp"
 #include "crypto/secret.hpp"
 #include "sasl/cram_md5.hpp"
+#include "property.hpp"
 
 namespace {
 
@@ -20,11 +21,7 @@ using smtpn::sasl::SaslError;
 
 constexpr std::string_view kUser = "tim@example.org";
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_cram_md5: property violated: %s\n", what);
-  std::abort();
-}
+using smtpn::fuzz::require;
 
 bool is_lower_hex(std::string_view s) {
   for (char c : s)

@@ -22,6 +22,7 @@
 #include "crypto/secret.hpp"
 #include "sasl/digest_md5.hpp"
 #include "sasl/mechanism.hpp"
+#include "property.hpp"
 
 namespace {
 
@@ -35,11 +36,7 @@ constexpr std::string_view kPassword = "secret";
 constexpr std::string_view kHost = "elwood.innosoft.com";
 constexpr std::string_view kCnonce = "OA6MHXh6VqTrRk";
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_digest_md5: property violated: %s\n", what);
-  std::abort();
-}
+using smtpn::fuzz::require;
 
 bool lws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 

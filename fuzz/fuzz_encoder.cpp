@@ -15,17 +15,14 @@
 
 #include "smtp/encoder.hpp"
 #include "smtp/scan_kernels.hpp"
+#include "property.hpp"
 
 namespace {
 
 using smtpn::smtp::DataEncoder;
 using Mode = DataEncoder::Mode;
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_encoder: property violated: %s\n", what);
-  std::abort();
-}
+using smtpn::fuzz::require;
 
 // Line ends made CRLF, byte by byte (the encoder's rule, written the slow obvious way).
 std::string reference_normalised(std::string_view in) {

@@ -11,14 +11,11 @@
 #include <string_view>
 
 #include "crypto/hex.hpp"
+#include "property.hpp"
 
 namespace {
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_fingerprint: property violated: %s\n", what);
-  std::abort();
-}
+using smtpn::fuzz::require;
 
 bool hex_digit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 

@@ -9,14 +9,11 @@
 #include <string_view>
 
 #include "sasl/oauth.hpp"
+#include "property.hpp"
 
 namespace {
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_oauth_error: property violated: %s\n", what);
-  std::abort();
-}
+using smtpn::fuzz::require;
 
 // The raw value of the first "status" key followed by optional white space, ':', optional
 // white space and a complete string (a backslash takes the next byte literally); false when

@@ -16,6 +16,7 @@
 #include "net/transport.hpp"
 #include "smtp/error.hpp"
 #include "smtp/reply.hpp"
+#include "property.hpp"
 
 namespace {
 
@@ -29,11 +30,7 @@ using smtpn::smtp::SmtpError;
 // Small bounds, so short inputs reach them.
 constexpr ReplyLimits kLimits{64, 6};
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_reply: property violated: %s\n", what);
-  std::abort();
-}
+using smtpn::fuzz::require;
 
 // The server's bytes, handed out in the given segment sizes (the last one repeats).
 class ChunkedTransport final : public smtpn::net::Transport {

@@ -24,6 +24,7 @@
 #include "crypto/secret.hpp"
 #include "sasl/mechanism.hpp"
 #include "sasl/scram.hpp"
+#include "property.hpp"
 
 namespace {
 
@@ -37,11 +38,7 @@ constexpr std::string_view kClientNonce = "fyko+d2lbbFgONRv9qkxdawL";
 constexpr std::uint32_t kCeiling = smtpn::sasl::kScramMinIterations + 64;  // keeps PBKDF2 cheap
 const std::string kBindingData("\x01\x02\xff binding", 11);
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_scram: property violated: %s\n", what);
-  std::abort();
-}
+using smtpn::fuzz::require;
 
 std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];

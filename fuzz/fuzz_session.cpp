@@ -19,6 +19,7 @@
 #include "net/transport.hpp"
 #include "smtp/error.hpp"
 #include "smtp/session.hpp"
+#include "property.hpp"
 
 namespace {
 
@@ -26,11 +27,7 @@ using namespace smtpn;
 
 constexpr std::string_view kPassword = "fuzz-Pa55word-secret";
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_session: property violated: %s\n", what);
-  std::abort();
-}
+using smtpn::fuzz::require;
 
 class FuzzTransport final : public net::Transport {
  public:

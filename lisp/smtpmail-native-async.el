@@ -42,9 +42,7 @@
 (require 'smtpmail)
 (require 'cl-lib)
 (require 'subr-x)
-(require 'smtpmail-native-loader)
-(require 'smtpmail-native-config)
-(require 'smtpmail-native-send)
+(require 'smtpmail-native-send)        ; and through it -loader and -config
 (require 'smtpmail-native-queue)
 
 (declare-function smtpmail-native-send-async "ext:smtpmail-native-module" (callback &rest args))

@@ -36,9 +36,7 @@
 (require 'cl-lib)
 (require 'subr-x)
 (require 'smtpmail)
-(require 'smtpmail-native-trust)
-(require 'smtpmail-native-config)
-(require 'smtpmail-native-send)
+(require 'smtpmail-native-send)        ; and through it -trust and -config
 
 (defvar-local smtpmail-native-check--server nil
   "The server this report describes.

@@ -34,10 +34,7 @@
 (require 'smtpmail)
 (require 'cl-lib)
 (require 'subr-x)
-(require 'smtpmail-native-config)
-(require 'smtpmail-native-send)
-(require 'smtpmail-native-queue)
-(require 'smtpmail-native-async)
+(require 'smtpmail-native-async)       ; and through it -config, -send and -queue
 
 (defvar message-send-mail-function)
 (defvar smtpmail-native-async)

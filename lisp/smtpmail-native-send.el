@@ -31,14 +31,11 @@
 
 ;;; Code:
 
-(require 'smtpmail)
 (require 'gnutls)
 (require 'nsm)
-(require 'cl-lib)
-(require 'subr-x)
 (require 'smtpmail-native-loader)
-(require 'smtpmail-native-trust)
-(require 'smtpmail-native-config)
+(require 'smtpmail-native-trust)       ; and through it cl-lib and subr-x
+(require 'smtpmail-native-config)      ; and through it smtpmail
 
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
 (declare-function smtpmail-native-server-info "ext:smtpmail-native-module" (&rest args))

@@ -37,10 +37,7 @@
 (require 'subr-x)
 (require 'smtpmail)
 (require 'auth-source)
-(require 'smtpmail-native-trust)
-(require 'smtpmail-native-config)
-(require 'smtpmail-native-send)
-(require 'smtpmail-native-dropin)
+(require 'smtpmail-native-dropin)      ; and through it -trust, -config and -send
 
 (defvar message-send-mail-function)
 (defvar smtpmail-auth-credentials)

@@ -9,11 +9,7 @@
 
 ;;; Code:
 
-(require 'ert)
-(require 'cl-lib)
-(require 'smtpmail-native)
-(require 'smtpmail-native-compat-fixture)
-(require 'smtpmail-native-test-servers)
+(require 'smtpmail-native-compat-fixture)  ; ert, cl-lib, smtpmail-native, test servers
 
 (defvar smtpmail-auth-credentials)
 (declare-function smtpmail-native-send-async "ext:smtpmail-native-module" (callback &rest args))
@@ -70,8 +66,7 @@ every job ended when BODY ends."
   (declare (indent 0) (debug t))
   `(smtpmail-native-compat--with-smtp
      (let* ((smtpmail-queue-dir (file-name-as-directory
-                                 (smtpmail-native-compat--file
-                                  (format "queue-%d/" (random 1000000000)))))
+                                 (smtpmail-native-compat--fresh-file "queue-%d/")))
             (smtpmail-native-async t)
             (smtpmail-native-async--jobs nil)
             (smtpmail-auth-credentials (smtpmail-native-compat--alice))
@@ -101,6 +96,17 @@ every job ended when BODY ends."
            (insert-file-contents index)
            (split-string (buffer-string) "\n" t)))))
 
+(defun smtpmail-native-async-tests--held-alone (key value)
+  "Check that the first job ended held, warned about, and queued alone.
+Its failure's error data must have KEY VALUE.  Return the queue's index
+entries."
+  (let ((queued (smtpmail-native-async-tests--queued)))
+    (should (eq (smtpmail-native-async--job-state (car smtpmail-native-async--jobs)) 'held))
+    (should (eq (plist-get (cddr (nth 1 (car smtpmail-native-async-tests--failures))) key) value))
+    (should (= (length queued) 1))
+    (should (string-match-p "may have it" (car smtpmail-native-async-tests--warnings)))
+    queued))
+
 (defun smtpmail-native-async-tests--settled ()
   "Wait until no job is active; return the jobs."
   (should (smtpmail-native-async-tests--wait
@@ -111,7 +117,7 @@ every job ended when BODY ends."
 
 (ert-deftest smtpmail-native-async-job-reports-and-delivers ()
   "send-async returns a job at once; status moves on; the callback gets the plist."
-  (let* ((dir (smtpmail-native-compat--file (format "sink-%d" (random 1000000000))))
+  (let* ((dir (smtpmail-native-compat--fresh-file "sink-%d"))
          (_ (make-directory dir t))
          (port (smtpmail-native-test-servers-start-sink "--store" dir))
          (data (smtpmail-native-async-tests--message "job-1" 100000))
@@ -173,7 +179,7 @@ the README gives both figures."
 
 (ert-deftest smtpmail-native-async-cancel-mid-data ()
   "Cancelling in DATA closes the connection: the callback sees the cancellation, nothing is delivered."
-  (let* ((dir (smtpmail-native-compat--file (format "sink-%d" (random 1000000000))))
+  (let* ((dir (smtpmail-native-compat--fresh-file "sink-%d"))
          (_ (make-directory dir t))
          (port (smtpmail-native-test-servers-start-sink "--store" dir "--throttle" "2000000"))
          (job+cell (smtpmail-native-async-tests--send
@@ -326,7 +332,7 @@ the recipient, and run the failure hook; after FIX,
            (smtpmail-smtp-service port)
            (smtpmail-stream-type 'plain)
            (smtpmail-auth-credentials nil)
-           (dir (smtpmail-native-compat--file (format "sink-%d" (random 1000000000)))))
+           (dir (smtpmail-native-compat--fresh-file "sink-%d")))
       (make-directory dir t)
       (smtpmail-native-async-tests--fails-then-retry
        (lambda () (smtpmail-native-async-tests--send-it "rcpt@example.org"))
@@ -363,7 +369,7 @@ the recipient, and run the failure hook; after FIX,
   "Run BODY with smtpmail pointed at a fresh storing sink started with SINK-ARGS.
 In BODY, `dir' is the sink's store."
   (declare (indent 1) (debug t))
-  `(let* ((dir (let ((d (smtpmail-native-compat--file (format "sink-%d" (random 1000000000)))))
+  `(let* ((dir (let ((d (smtpmail-native-compat--fresh-file "sink-%d")))
                  (make-directory d t)
                  d))
           (port (apply #'smtpmail-native-test-servers-start-sink "--store" dir (list ,@sink-args)))
@@ -394,13 +400,7 @@ it; `smtpmail-native-send-queued-message' sends it."
     (smtpmail-native-async-tests--with-sink ()
       (smtpmail-native-async-tests--send-it "dropdataonce@example.org")
       (smtpmail-native-async-tests--settled)
-      (let ((job (car smtpmail-native-async--jobs))
-            (queued (smtpmail-native-async-tests--queued)))
-        (should (eq (smtpmail-native-async--job-state job) 'held))
-        (should (eq (plist-get (cddr (nth 1 (car smtpmail-native-async-tests--failures))) :phase)
-                    'data))
-        (should (= (length queued) 1))
-        (should (string-match-p "may have it" (car smtpmail-native-async-tests--warnings)))
+      (let ((queued (smtpmail-native-async-tests--held-alone :phase 'data)))
         (should (equal (smtpmail-native-send-queued-mail) (list :sent 0 :failed nil :held queued)))
         (should (null (smtpmail-native-async-tests--stored dir)))
         (should (eq (smtpmail-native-send-queued-message (car queued)) t))
@@ -436,7 +436,7 @@ the message is delivered or queued, and the password closures are gone."
 The job's state is `held', the message is in the queue marked held,
 the warning says the server may have it, and a flush does not send it
 again (the sink's next connection would be number 2)."
-  (let* ((dir (smtpmail-native-compat--file (format "sink-%d/" (random 1000000000))))
+  (let* ((dir (smtpmail-native-compat--fresh-file "sink-%d/"))
          (_ (make-directory dir t))
          (port (smtpmail-native-test-servers-start-sink "--store" dir "--report-sessions")))
     (smtpmail-native-async-tests--with-lisp
@@ -445,15 +445,9 @@ again (the sink's next connection would be number 2)."
         (smtpmail-native-compat--send "To: dropafterdot@example.org\n")
         (smtpmail-native-async-tests--settled)
         (should (smtpmail-native-test-servers-sink-wait port "^closed 1$"))
-        (let ((job (car smtpmail-native-async--jobs))
-              (queued (smtpmail-native-async-tests--queued)))
-          (should (eq (smtpmail-native-async--job-state job) 'held))
-          (should (eq (plist-get (cddr (nth 1 (car smtpmail-native-async-tests--failures))) :delivery)
-                      'unknown))
-          (should (= (length queued) 1))
+        (let ((queued (smtpmail-native-async-tests--held-alone :delivery 'unknown)))
           (should (alist-get 'smtpmail-native-queue-held
                              (smtpmail-native-queue--read-variables (concat (car queued) ".el"))))
-          (should (string-match-p "may have it" (car smtpmail-native-async-tests--warnings)))
           (should (equal (plist-get (smtpmail-native-send-queued-mail) :held) queued))
           (should (equal (smtpmail-native-async-tests--queued) queued))
           (should (= (length (smtpmail-native-async-tests--stored dir)) 1))
@@ -531,11 +525,11 @@ again (the sink's next connection would be number 2)."
 
 (ert-deftest smtpmail-native-async-exit-leaves-message-queued ()
   "A batch Emacs exiting while its send runs leaves the message in the queue."
-  (let* ((dir (smtpmail-native-compat--file (format "sink-%d" (random 1000000000))))
+  (let* ((dir (smtpmail-native-compat--fresh-file "sink-%d"))
          (_ (make-directory dir t))
          (port (smtpmail-native-test-servers-start-sink "--store" dir "--throttle" "500000"))
          (queue (file-name-as-directory
-                 (smtpmail-native-compat--file (format "exit-queue-%d" (random 1000000000)))))
+                 (smtpmail-native-compat--fresh-file "exit-queue-%d")))
          (lisp-dir (file-name-directory (locate-library "smtpmail-native")))
          (program
           `(progn

@@ -4,7 +4,9 @@
 ;; smtpmail configured for the private test servers (smtpmail-native-test-servers.el),
 ;; with nothing else configured and no prompt possible, plus ways to send a tagged
 ;; message and find what was delivered.  Used by smtpmail-native-compat-tests.el and
-;; smtpmail-native-queue-tests.el.
+;; smtpmail-native-queue-tests.el.  The ERT suites require it (or the SASL fixture, which
+;; requires it) for ert, cl-lib, smtpmail-native and the test servers as well, instead of
+;; repeating those requires at the top of each file.
 ;;
 ;; Servers: "good" (AUTH PLAIN LOGIN CRAM-MD5, test CA), "noauth" (no AUTH offered;
 ;; also the second server for accounts), "auth530" (DATA answered 530 until the client
@@ -33,6 +35,11 @@
     (setq smtpmail-native-compat--dir (make-temp-file "smtpn-compat-" t))
     (add-hook 'kill-emacs-hook (lambda () (delete-directory smtpmail-native-compat--dir t))))
   (expand-file-name name smtpmail-native-compat--dir))
+
+(defun smtpmail-native-compat--fresh-file (template)
+  "TEMPLATE, with its %d a random number, in this run's private directory.
+A name no other test of the run uses, for a queue, a sink's store, ..."
+  (smtpmail-native-compat--file (format template (random 1000000000))))
 
 (defun smtpmail-native-compat--server (name)
   "Environment of the test server NAME, started on first use."

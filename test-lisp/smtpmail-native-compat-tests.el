@@ -13,10 +13,7 @@
 
 ;;; Code:
 
-(require 'ert)
-(require 'cl-lib)
-(require 'smtpmail-native)
-(require 'smtpmail-native-compat-fixture)
+(require 'smtpmail-native-compat-fixture)  ; ert, cl-lib, smtpmail-native, test servers
 (require 'rfc2047)
 
 ;; Read by smtpmail-native.el, bound here: it must be dynamic in this file too.

@@ -13,16 +13,11 @@
 (require 'ert)
 (require 'cl-lib)
 (require 'subr-x)
-(require 'gnutls)
-(require 'smtpmail)   ; its variables are bound below, before our package loads it
 (require 'info)
+;; With smtpmail and gnutls, before our package loads (see its send-it).
 (load (expand-file-name "smtpmail-native-test-servers"
                         (file-name-directory (or load-file-name buffer-file-name)))
       nil t)
-
-;; smtpmail dropped this variable in Emacs 24; smtpmail-native reads it.  Special here so that
-;; the `let' below binds it dynamically.
-(defvar smtpmail-auth-credentials)
 
 (defconst smtpmail-native-install-tests--lispdir
   (file-name-as-directory (or (getenv "SMTPN_INSTALL_LISPDIR")

@@ -11,14 +11,11 @@
 
 (require 'ert)
 (require 'package)
-(require 'gnutls)
-(require 'smtpmail)   ; its variables are bound below, before our package loads it
 (require 'info)
+;; With smtpmail and gnutls, before our package loads (see its send-it).
 (load (expand-file-name "smtpmail-native-test-servers"
                         (file-name-directory (or load-file-name buffer-file-name)))
       nil t)
-
-(defvar smtpmail-auth-credentials)
 
 (setq package-user-dir (or (getenv "SMTPN_PACKAGE_USER_DIR")
                            (error "Run through test-lisp/run-package-test"))

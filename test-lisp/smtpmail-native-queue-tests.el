@@ -8,11 +8,7 @@
 
 ;;; Code:
 
-(require 'ert)
-(require 'cl-lib)
-(require 'smtpmail-native)
-(require 'smtpmail-native-compat-fixture)
-(require 'smtpmail-native-test-servers)
+(require 'smtpmail-native-compat-fixture)  ; ert, cl-lib, smtpmail-native, test servers
 
 ;; Read by smtpmail-native.el, bound here: it must be dynamic in this file too.
 (defvar smtpmail-auth-credentials)
@@ -24,8 +20,7 @@ retried with a password prompt (smtpmail's behaviour without them)."
   (declare (indent 0) (debug t))
   `(smtpmail-native-compat--with-smtp
      (let* ((smtpmail-queue-dir (file-name-as-directory
-                                 (smtpmail-native-compat--file
-                                  (format "queue-%d/mail/queued" (random 1000000000)))))
+                                 (smtpmail-native-compat--fresh-file "queue-%d/mail/queued")))
             (smtpmail-queue-mail t)
             (smtpmail-auth-credentials (smtpmail-native-compat--alice)))
        ,@body)))

@@ -10,11 +10,7 @@
 
 ;;; Code:
 
-(require 'ert)
-(require 'cl-lib)
-(require 'smtpmail-native)
-(require 'smtpmail-native-compat-fixture)
-(require 'smtpmail-native-test-servers)
+(require 'smtpmail-native-compat-fixture)  ; ert, cl-lib, smtpmail-native, test servers
 (require 'message)
 (require 'json)
 
@@ -34,7 +30,7 @@ are recorded; the queue browser and jobs list buffers are killed after."
   (declare (indent 0) (debug t))
   `(smtpmail-native-compat--with-smtp
      (let* ((smtpmail-native-queue-ui-tests--store
-             (let ((d (smtpmail-native-compat--file (format "sink-%d/" (random 1000000000)))))
+             (let ((d (smtpmail-native-compat--fresh-file "sink-%d/")))
                (make-directory d t)
                d))
             (smtpmail-native-queue-ui-tests--port
@@ -44,8 +40,7 @@ are recorded; the queue browser and jobs list buffers are killed after."
             (smtpmail-smtp-service smtpmail-native-queue-ui-tests--port)
             (smtpmail-stream-type 'plain)
             (smtpmail-queue-dir (file-name-as-directory
-                                 (smtpmail-native-compat--file
-                                  (format "queue-%d" (random 1000000000)))))
+                                 (smtpmail-native-compat--fresh-file "queue-%d")))
             (smtpmail-queue-mail t)
             (smtpmail-native-async nil)
             (smtpmail-native-send-delay 0)

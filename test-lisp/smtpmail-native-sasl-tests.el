@@ -18,14 +18,9 @@
 
 ;;; Code:
 
-(require 'ert)
-(require 'cl-lib)
+(require 'smtpmail-native-sasl-fixture)  ; and the compat fixture with all it requires
 (require 'seq)
-(require 'smtpmail-native)
 (require 'smtpmail-native-sasl)
-(require 'smtpmail-native-test-servers)
-(require 'smtpmail-native-compat-fixture)
-(require 'smtpmail-native-sasl-fixture)
 
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
 

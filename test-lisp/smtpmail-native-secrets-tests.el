@@ -17,12 +17,7 @@
 
 ;;; Code:
 
-(require 'ert)
-(require 'cl-lib)
-(require 'smtpmail-native)
-(require 'smtpmail-native-test-servers)
-(require 'smtpmail-native-compat-fixture)
-(require 'smtpmail-native-sasl-fixture)
+(require 'smtpmail-native-sasl-fixture)  ; and the compat fixture with all it requires
 
 ;; smtpmail-native.el reads this removed smtpmail variable; let-bind it dynamically.
 (defvar smtpmail-auth-credentials)
@@ -125,8 +120,7 @@ The module's errors are recorded in `smtpmail-native-secrets-tests--errors';
            (message-log-max t)
            (smtpmail-native-secrets-tests--log-start (smtpmail-native-secrets-tests--log-sizes))
            (smtpmail-queue-dir (file-name-as-directory
-                                (smtpmail-native-compat--file
-                                 (format "secrets-queue-%d/" (random 1000000000)))))
+                                (smtpmail-native-compat--fresh-file "secrets-queue-%d/")))
            (smtpmail-native-secrets-tests--oauth-port (smtpmail-native-sasl-fixture-port t))
            (smtpmail-native-secrets-tests--errors nil)
            (smtpmail-native-send-failure-functions

@@ -10,6 +10,10 @@
 ;;; Code:
 
 (require 'cl-lib)
+;; `smtpmail-native-test-servers-send-it' binds their variables: loaded first, so that a
+;; later load (by the package under test) cannot change what the bindings mean.
+(require 'gnutls)
+(require 'smtpmail)
 
 ;; Under the sanitizer build ctest preloads ASan/UBSan into this Emacs.  The servers and
 ;; tools the tests start (Exim, gpg, Python) must not inherit that: they are not ours.
@@ -236,14 +240,8 @@ list is complete: return every (FILE . BYTES) found."
         (when (funcall predicate bytes) (push (cons file bytes) found))))
     (nreverse found)))
 
+;; smtpmail dropped this variable in Emacs 24; smtpmail-native reads it.
 (defvar smtpmail-auth-credentials)
-(defvar smtpmail-smtp-server)
-(defvar smtpmail-smtp-service)
-(defvar smtpmail-stream-type)
-(defvar smtpmail-auth-supported)
-(defvar smtpmail-queue-mail)
-(defvar gnutls-trustfiles)
-(defvar mail-header-separator)
 
 (defun smtpmail-native-test-servers-send-it (tag subject body)
   "Send SUBJECT and BODY to the good server with `smtpmail-native-send-it'.

@@ -7,10 +7,7 @@
 
 ;;; Code:
 
-(require 'ert)
-(require 'cl-lib)
-(require 'smtpmail-native)
-(require 'smtpmail-native-compat-fixture)
+(require 'smtpmail-native-compat-fixture)  ; ert, cl-lib, smtpmail-native, test servers
 
 (defvar smtpmail-auth-credentials)
 

@@ -23,6 +23,7 @@
 #include "smtp/options.hpp"
 #include "smtp/session.hpp"
 #include "support/mail_options.hpp"
+#include "support/rfc2195.hpp"
 
 namespace smtpn::test {
 
@@ -290,9 +291,6 @@ inline Answer reset_after(Answer a = silence()) {
   return a;
 }
 
-// RFC 2195's example challenge (base64 of "<1896.697170952@postoffice.reston.mci.net>").
-inline constexpr const char* kRfc2195Challenge = "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+";
-
 // A compliant ESMTP server: greeting, EHLO with `ehlo` (or `ehlo_tls` inside TLS), HELO,
 // STARTTLS, AUTH PLAIN/LOGIN/CRAM-MD5 (any credentials), MAIL, RCPT, DATA, BDAT, RSET, QUIT.
 class SmtpServer {
@@ -445,6 +443,14 @@ struct Exchange {
       return e;
     }
     return std::nullopt;
+  }
+  // failure() that must happen, with an error of KIND (else the test fails); the error.
+  std::optional<smtp::SmtpError> failure_of(smtp::SmtpError::Kind kind, std::string_view message = kMessage) {
+    auto err = failure(message);
+    REQUIRE(err);
+    INFO(err->what());
+    CHECK(err->kind() == kind);
+    return err;
   }
   bool traced(std::string_view needle) const {
     return std::any_of(trace.begin(), trace.end(),

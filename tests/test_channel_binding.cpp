@@ -22,6 +22,7 @@
 #include "scram_server.hpp"
 #include "smtp/session.hpp"
 #include "support/loopback_listener.hpp"
+#include "support/loopback_session.hpp"
 #include "support/mail_options.hpp"
 
 using namespace smtpn;
@@ -202,15 +203,11 @@ class TlsSmtpServer {
 };
 
 smtp::SessionOptions client_options(const std::string& port) {
-  smtp::SessionOptions o;
-  o.host = "127.0.0.1";
-  o.port = port;
-  o.stream_type = smtp::StreamType::kStartTls;
+  smtp::SessionOptions o = test::loopback_session(port, smtp::StreamType::kStartTls, 10);
   o.helo = "client.test";
   o.tls.verify = false;
   o.user = "user";
   o.password = [] { return crypto::Secret("pencil"); };
-  o.timeout_seconds = 10;
   return o;
 }
 

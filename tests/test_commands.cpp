@@ -12,17 +12,7 @@
 #include "smtp/error.hpp"
 #include "net/deadline.hpp"
 
-using smtpn::smtp::Capabilities;
-using smtpn::smtp::is_ascii;
-using smtpn::smtp::mail_command;
-using smtpn::smtp::MailOptions;
-using smtpn::smtp::MessageFacts;
-using smtpn::smtp::rcpt_command;
-using smtpn::smtp::SessionOptions;
-using smtpn::smtp::SmtpError;
-using smtpn::smtp::validate_mail;
-using smtpn::smtp::validate_session;
-using smtpn::smtp::xtext_encode;
+using namespace smtpn::smtp;
 using smtpn::test::Exchange;
 using Kind = SmtpError::Kind;
 
@@ -164,9 +154,7 @@ TEST_CASE("a Session refuses an injection before reading or writing anything", "
   SECTION("DSN RET") { x.mail.dsn_ret = bad + "HDRS"; }
   SECTION("ENVID") { x.mail.envid = "envelope" + bad; }
   x.server.ehlo = {"DSN", "PIPELINING"};
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kInvalidArgument);
+  const auto err = x.failure_of(Kind::kInvalidArgument);
   CHECK(x.transport.wire().empty());
   CHECK(x.transport.bytes_read() == 0);
 }

@@ -9,6 +9,7 @@
 #include "crypto/secret.hpp"
 #include "sasl/cram_md5.hpp"
 #include "sasl_error_maker.hpp"
+#include "support/rfc2195.hpp"
 
 using smtpn::crypto::base64_decode;
 using smtpn::crypto::Secret;
@@ -18,11 +19,11 @@ using smtpn::sasl::SaslError;
 
 namespace {
 
-constexpr std::string_view kRfcChallenge = "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+";
-constexpr std::string_view kRfcResponse = "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw";
+constexpr std::string_view kRfcChallenge = smtpn::test::kRfc2195Challenge;
+constexpr std::string_view kRfcResponse = smtpn::test::kRfc2195Response;
 
 const Secret& rfc_password() {
-  static const Secret password{std::string_view("tanstaaftanstaaf")};
+  static const Secret password{smtpn::test::kRfc2195Password};
   return password;
 }
 

@@ -13,12 +13,7 @@
 
 using smtpn::net::Deadline;
 using smtpn::net::NetError;
-using smtpn::smtp::parse_enhanced_status;
-using smtpn::smtp::parse_reply_line;
-using smtpn::smtp::Reply;
-using smtpn::smtp::ReplyLimits;
-using smtpn::smtp::ReplyReader;
-using smtpn::smtp::SmtpError;
+using namespace smtpn::smtp;
 using smtpn::test::ScriptedTransport;
 using Kind = SmtpError::Kind;
 

@@ -14,6 +14,7 @@
 #include "catch.hpp"
 #include "common/byte_buffer.hpp"
 #include "jobs/runner.hpp"
+#include "support/loopback_session.hpp"
 #include "support/mail_options.hpp"
 
 using namespace smtpn;
@@ -39,12 +40,7 @@ struct SilentListener {
 };
 
 std::shared_ptr<jobs::Job> job_to(std::uint64_t id, const std::string& port) {
-  smtp::SessionOptions o;
-  o.host = "127.0.0.1";
-  o.port = port;
-  o.stream_type = smtp::StreamType::kPlain;
-  o.timeout_seconds = 10;
-  return std::make_shared<jobs::Job>(id, std::move(o), test::mail_from_to("a@example.org", "b@example.org"),
+  return std::make_shared<jobs::Job>(id, test::loopback_session(port, smtp::StreamType::kPlain, 10), test::mail_from_to("a@example.org", "b@example.org"),
                                      ByteBuffer(3));
 }
 

@@ -14,16 +14,15 @@
 using smtpn::crypto::Secret;
 using smtpn::smtp::kMaxSaslRounds;
 using smtpn::smtp::PlaintextAuth;
-using smtpn::test::hang_up;
 
 namespace {
 
 // RFC 2195's example: user "tim", password "tanstaaftanstaaf".
-constexpr std::string_view kPassword = "tanstaaftanstaaf";
+constexpr std::string_view kPassword = smtpn::test::kRfc2195Password;
 constexpr std::string_view kPasswordB64 = "dGFuc3RhYWZ0YW5zdGFhZg==";
 constexpr std::string_view kUserB64 = "dGlt";
 constexpr std::string_view kPlainB64 = "AHRpbQB0YW5zdGFhZnRhbnN0YWFm";  // "\0tim\0tanstaaftanstaaf"
-constexpr std::string_view kCramResponse = "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw";
+constexpr std::string_view kCramResponse = smtpn::test::kRfc2195Response;
 
 // An exchange over TLS (implicit) whose server offers AUTH OFFERED, as user tim.
 struct AuthExchange : Exchange {
@@ -95,9 +94,7 @@ TEST_CASE("AUTH CRAM-MD5 answers RFC 2195's challenge with RFC 2195's response",
 TEST_CASE("535 ends authentication: no other mechanism is tried", "[session][auth]") {
   AuthExchange x;
   x.server.on("AUTH PLAIN", {"535 5.7.8 authentication credentials invalid"});
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kAuth);
+  const auto err = x.failure_of(Kind::kAuth);
   CHECK(err->code() == 535);
   CHECK(err->enhanced_status() == "5.7.8");
   CHECK(x.auth_lines() == Lines{"AUTH PLAIN " + std::string(kPlainB64)});  // no LOGIN, no MAIL
@@ -106,9 +103,7 @@ TEST_CASE("535 ends authentication: no other mechanism is tried", "[session][aut
 TEST_CASE("a 4xx to AUTH is a temporary failure", "[session][auth]") {
   AuthExchange x;
   x.server.on("AUTH PLAIN", {"454 4.7.0 temporary authentication failure"});
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kTemporary);
+  const auto err = x.failure_of(Kind::kTemporary);
   CHECK(err->code() == 454);
   CHECK(x.auth_lines().size() == 1);
 }
@@ -126,9 +121,7 @@ TEST_CASE("504 moves on to the next mechanism", "[session][auth]") {
     AuthExchange y;
     y.server.on("AUTH PLAIN", {"504 5.5.4 no"}).on("AUTH CRAM-MD5", {"504 5.5.4 no"});
     y.server.on("AUTH LOGIN", {"504 5.5.4 no"});
-    const auto err = y.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kAuth);
+    const auto err = y.failure_of(Kind::kAuth);
     CHECK(y.auth_lines() == Lines{"AUTH PLAIN " + std::string(kPlainB64), "AUTH CRAM-MD5", "AUTH LOGIN"});
   }
 }
@@ -137,9 +130,7 @@ TEST_CASE("a challenge that is not base64 is cancelled with '*'", "[session][aut
   AuthExchange x;
   x.options.mechanisms = {"CRAM-MD5"};
   x.server.on("AUTH CRAM-MD5", {"334 this is not base64!", "501 5.7.0 cancelled"});
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kAuth);
+  const auto err = x.failure_of(Kind::kAuth);
   CHECK(x.auth_lines() == Lines{"AUTH CRAM-MD5", "*"});
 }
 
@@ -217,9 +208,7 @@ TEST_CASE("the SASL round cap ends a mechanism that keeps answering", "[session]
 TEST_CASE("no usable AUTH mechanism: an error, and no mail goes out unauthenticated", "[session][auth]") {
   // Either way the refusal comes before any AUTH line, password or MAIL.
   const auto refused_before_auth = [](AuthExchange& x) {
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kAuth);
+    const auto err = x.failure_of(Kind::kAuth);
     CHECK(std::string(err->what()).find("no usable AUTH mechanism") != std::string::npos);
     CHECK_FALSE(x.on_wire("AUTH"));
     CHECK_FALSE(x.on_wire("MAIL"));
@@ -243,9 +232,7 @@ TEST_CASE("no password mechanism runs in the clear to a remote server", "[sessio
     x.options.plaintext_auth = PlaintextAuth::kNever;
     x.transport.loopback = true;
   }
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kAuth);
+  const auto err = x.failure_of(Kind::kAuth);
   CHECK(std::string(err->what()).find("PLAIN") != std::string::npos);
   CHECK(std::string(err->what()).find("CRAM-MD5") != std::string::npos);
   CHECK(std::string(err->what()).find("smtpmail-native-allow-plaintext-auth") != std::string::npos);
@@ -282,9 +269,7 @@ TEST_CASE("the password is asked for only when a mechanism runs", "[session][aut
   SECTION("a user and no password provider") {
     AuthExchange x;
     x.options.password = nullptr;
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kAuth);
+    const auto err = x.failure_of(Kind::kAuth);
     CHECK_FALSE(x.on_wire("AUTH"));
   }
 }
@@ -325,7 +310,5 @@ TEST_CASE("the trace never shows a credential", "[session][auth][trace]") {
 TEST_CASE("an AUTH exchange cut off by the server is a connection error", "[session][auth]") {
   AuthExchange x;
   x.server.on("AUTH PLAIN", {hang_up()});
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kConnection);
+  const auto err = x.failure_of(Kind::kConnection);
 }

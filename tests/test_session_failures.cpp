@@ -10,11 +10,8 @@
 #include "scripted_transport.hpp"
 #include "smtp/session.hpp"
 
-using smtpn::smtp::kDataChunk;
 using smtpn::test::delayed;
-using smtpn::test::hang_up;
 using smtpn::test::reset_after;
-using smtpn::test::silence;
 
 namespace {
 
@@ -36,9 +33,7 @@ TEST_CASE("a rejected recipient stops the whole mail by default", "[session][rcp
   x.server.ehlo = pipelining ? Lines{"PIPELINING"} : Lines{};
   x.mail.recipients = {"bob@example.net", "carol@example.com", "dave@example.org"};
   x.server.on("RCPT TO:<carol@", {"550 5.1.1 <carol@example.com>: Recipient address rejected"});
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kPermanent);
+  const auto err = x.failure_of(Kind::kPermanent);
   CHECK(err->code() == 550);
   CHECK(err->enhanced_status() == "5.1.1");
   CHECK(has(err->what(), "<carol@example.com>"));
@@ -72,23 +67,17 @@ TEST_CASE("recipients refused only with 4xx make a temporary error", "[session][
   x.mail.recipients = {"bob@example.net", "carol@example.com"};
   SECTION("all 4xx") {
     x.server.on("RCPT TO:<bob@", {"450 4.2.0 greylisted"}).on("RCPT TO:<carol@", {"451 4.3.0 try later"});
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTemporary);
+    const auto err = x.failure_of(Kind::kTemporary);
     CHECK(err->code() == 450);
   }
   SECTION("one 4xx is temporary even without allow_partial") {
     x.server.on("RCPT TO:<carol@", {"452 4.5.3 too many recipients"});
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTemporary);
+    const auto err = x.failure_of(Kind::kTemporary);
     CHECK(err->code() == 452);
   }
   SECTION("4xx and 5xx mixed: permanent") {
     x.server.on("RCPT TO:<bob@", {"450 4.2.0 greylisted"}).on("RCPT TO:<carol@", {"550 5.1.1 unknown"});
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kPermanent);
+    const auto err = x.failure_of(Kind::kPermanent);
   }
   CHECK(x.transport.messages().empty());
 }
@@ -98,17 +87,13 @@ TEST_CASE("a pipelined DATA after a refused sole recipient sends no message", "[
   x.server.ehlo = {"PIPELINING"};
   SECTION("the server answers DATA with 554 (RFC 2920)") {
     x.server.on("RCPT", {"550 5.1.1 unknown", "554 5.5.1 no valid recipients"});
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kPermanent);
+    const auto err = x.failure_of(Kind::kPermanent);
     CHECK(err->code() == 550);
     CHECK(sent_line(x, "RSET"));
   }
   SECTION("a broken server answers DATA with 354: the session drops the connection") {
     x.server.on("RCPT", {"550 5.1.1 unknown", "354 go ahead"});
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kProtocol);
+    const auto err = x.failure_of(Kind::kProtocol);
     CHECK(x.transport.wire().find("Hello.") == std::string::npos);
     CHECK(x.transport.lines().back() == "DATA");
   }
@@ -120,18 +105,14 @@ TEST_CASE("a refused sender stops the transaction", "[session]") {
   SECTION("without PIPELINING: no RCPT is sent") {
     x.server.ehlo = {};
     x.server.on("MAIL", {"553 5.7.1 sender not allowed"});
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kPermanent);
+    const auto err = x.failure_of(Kind::kPermanent);
     CHECK(err->code() == 553);
     CHECK(x.transport.lines() == Lines{"EHLO client.test", "MAIL FROM:<alice@example.org>", "RSET"});
   }
   SECTION("with PIPELINING: every batched reply is read, then RSET") {
     x.server.ehlo = {"PIPELINING"};
     x.server.on("MAIL", {"553 5.7.1 sender not allowed", "503 5.5.1 no sender", "503 5.5.1 no recipients"});
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kPermanent);
+    const auto err = x.failure_of(Kind::kPermanent);
     CHECK(err->code() == 553);
     CHECK(x.transport.lines() == Lines{"EHLO client.test", "MAIL FROM:<alice@example.org>",
                                        "RCPT TO:<bob@example.net>", "DATA", "RSET"});
@@ -142,9 +123,7 @@ TEST_CASE("a refused sender stops the transaction", "[session]") {
 TEST_CASE("a greeting other than 220 ends the session", "[session]") {
   Exchange x;
   x.server.greeting = "554 5.3.2 no SMTP service here";
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kPermanent);
+  const auto err = x.failure_of(Kind::kPermanent);
   CHECK(err->code() == 554);
   CHECK(x.transport.wire().find("EHLO") == std::string::npos);
 }
@@ -160,9 +139,7 @@ TEST_CASE("the final reply decides, with its code, enhanced status and text", "[
   Exchange x;
   SECTION("5xx") {
     x.server.on(".", {"554-5.7.1 message rejected as spam\r\n554 5.7.1 see https://example.org/why"});
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kPermanent);
+    const auto err = x.failure_of(Kind::kPermanent);
     CHECK(err->code() == 554);
     CHECK(err->enhanced_status() == "5.7.1");
     CHECK(err->reply_text() == "5.7.1 message rejected as spam\n5.7.1 see https://example.org/why");
@@ -170,9 +147,7 @@ TEST_CASE("the final reply decides, with its code, enhanced status and text", "[
   }
   SECTION("4xx") {
     x.server.on(".", {"451 4.3.0 temporary local problem"});
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTemporary);
+    const auto err = x.failure_of(Kind::kTemporary);
     CHECK(err->code() == 451);
   }
   CHECK(x.transport.messages().size() == 1);
@@ -194,9 +169,7 @@ TEST_CASE("421 in any phase is a temporary error carrying the 421", "[session][4
     x.server.greeting = hang_up(closing);
   else
     x.server.on(phase, {hang_up(closing)});  // the server closes right after its 421 (RFC 5321 §3.8)
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kTemporary);
+  const auto err = x.failure_of(Kind::kTemporary);
   CHECK(err->code() == 421);
   CHECK(err->enhanced_status() == "4.3.2");
   CHECK_FALSE(sent_line(x, "HELO client.test"));
@@ -233,9 +206,7 @@ TEST_CASE("a connection dropped after the final dot leaves the delivery status u
           "[session][disconnect]") {
   Exchange x;
   x.server.on(".", {hang_up()});
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kConnection);
+  const auto err = x.failure_of(Kind::kConnection);
   CHECK(has(err->what(), "delivery status unknown"));
   CHECK(x.transport.messages().size() == 1);
 }
@@ -248,9 +219,7 @@ TEST_CASE("a server slower than the timeout is a timeout", "[session][timeout]")
   SECTION("MAIL") { x.server.on("MAIL", {delayed(1500, "250 ok")}); }
   SECTION("DATA (2/5 of the timeout)") { x.server.on("DATA", {delayed(600, "354 go")}); }
   SECTION("never answers") { x.server.on("RCPT", {silence()}); }
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kTimeout);
+  const auto err = x.failure_of(Kind::kTimeout);
   CHECK(x.transport.messages().empty());
 }
 
@@ -268,9 +237,7 @@ TEST_CASE("a timeout after the final dot says the delivery status is unknown", "
   Exchange x;
   x.options.timeout_seconds = 1;
   x.server.on(".", {delayed(5000, "250 ok")});
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kTimeout);
+  const auto err = x.failure_of(Kind::kTimeout);
   CAPTURE(std::string(err->what()));
   CHECK(has(err->what(), "unknown"));
 }

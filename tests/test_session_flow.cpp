@@ -13,10 +13,7 @@
 
 using smtpn::smtp::encode_message;
 using smtpn::smtp::kBdatThreshold;
-using smtpn::smtp::kDataChunk;
 using smtpn::smtp::normalised_size;
-using smtpn::smtp::Phase;
-using smtpn::test::silence;
 using DataMode = smtpn::smtp::DataEncoder::Mode;
 
 namespace {
@@ -273,9 +270,7 @@ TEST_CASE("EHLO refused with 5xx falls back to HELO when nothing needs extension
   SECTION("not when a user is given (AUTH needs EHLO)") {
     x.options.user = "tim";
     x.options.password = [] { return smtpn::crypto::Secret(std::string_view("pw")); };
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kPermanent);
+    const auto err = x.failure_of(Kind::kPermanent);
     CHECK(err->code() == 502);
     CHECK(x.transport.lines() == Lines{"EHLO client.test"});
   }
@@ -288,9 +283,7 @@ TEST_CASE("EHLO refused with 5xx falls back to HELO when nothing needs extension
   }
   SECTION("HELO refused too") {
     x.server.on("HELO", {"550 5.7.1 go away"});
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kPermanent);
+    const auto err = x.failure_of(Kind::kPermanent);
     CHECK(err->code() == 550);
     CHECK(x.transport.lines() == Lines{"EHLO client.test", "HELO client.test"});
   }

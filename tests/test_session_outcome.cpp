@@ -9,17 +9,7 @@
 #include "catch.hpp"
 #include "scripted_transport.hpp"
 #include "smtp/session.hpp"
-
-using smtpn::smtp::BatchItem;
-using smtpn::smtp::CallbackAbort;
-using smtpn::smtp::Delivery;
-using smtpn::smtp::Phase;
-using smtpn::smtp::SmtpError;
-using smtpn::test::as_is;
-using smtpn::test::Exchange;
-using smtpn::test::hang_up;
-using smtpn::test::kMessage;
-using Kind = SmtpError::Kind;
+#include "support/session_names.hpp"
 
 namespace {
 
@@ -37,40 +27,33 @@ const char* delivery_of(Delivery d) {
 }  // namespace
 
 TEST_CASE("a failure carries its phase and delivery, decided in one place", "[session][outcome]") {
+  // Where the server answers COMMAND's line (or greets, when COMMAND is empty) with ANSWER.
+  struct Case {
+    const char* name;
+    const char* command;
+    smtpn::test::Answer answer;
+    const char* phase;
+    const char* delivery;
+  };
+  const Case cases[] = {
+      {"greeting refused", "", "554 5.3.2 go away", "greeting", "not-sent"},
+      {"EHLO refused", "EHLO", "421 4.3.2 busy", "hello", "not-sent"},
+      {"sender refused", "MAIL", "550 5.7.1 no", "envelope", "not-sent"},
+      {"DATA refused", "DATA", "554 5.5.1 no valid recipients", "data", "not-sent"},
+      {"final reply refused: a verdict", ".", "554 5.7.1 spam", "data", "not-sent"},
+      {"hang-up after the final dot", ".", hang_up(), "data", "unknown"},
+      {"a broken final reply", ".", as_is("2x0 what\r\n"), "data", "unknown"},
+      {"a final reply that is neither yes nor no", ".", "354 again?", "data", "unknown"},
+  };
   Exchange x;
   std::string phase, delivery;
-  SECTION("greeting refused") {
-    x.server.greeting = "554 5.3.2 go away";
-    phase = "greeting", delivery = "not-sent";
-  }
-  SECTION("EHLO refused") {
-    x.server.on("EHLO", {"421 4.3.2 busy"});
-    phase = "hello", delivery = "not-sent";
-  }
-  SECTION("sender refused") {
-    x.server.on("MAIL", {"550 5.7.1 no"});
-    phase = "envelope", delivery = "not-sent";
-  }
-  SECTION("DATA refused") {
-    x.server.on("DATA", {"554 5.5.1 no valid recipients"});
-    phase = "data", delivery = "not-sent";
-  }
-  SECTION("final reply refused: a verdict") {
-    x.server.on(".", {"554 5.7.1 spam"});
-    phase = "data", delivery = "not-sent";
-  }
-  SECTION("hang-up after the final dot") {
-    x.server.on(".", {hang_up()});
-    phase = "data", delivery = "unknown";
-  }
-  SECTION("a broken final reply") {
-    x.server.on(".", {as_is("2x0 what\r\n")});
-    phase = "data", delivery = "unknown";
-  }
-  SECTION("a final reply that is neither yes nor no") {
-    x.server.on(".", {"354 again?"});
-    phase = "data", delivery = "unknown";
-  }
+  for (const Case& c : cases) DYNAMIC_SECTION(c.name) {
+      if (*c.command)
+        x.server.on(c.command, {c.answer});
+      else
+        x.server.greeting = c.answer;
+      phase = c.phase, delivery = c.delivery;
+    }
   const auto err = x.failure();
   REQUIRE(err);
   INFO(err->what());
@@ -126,17 +109,13 @@ TEST_CASE("C-g: before the final dot not sent, during the final reply unknown, a
   Exchange x;
   SECTION("before the dot") {
     x.transport.interrupt = [&x] { return sent_line(x, "DATA"); };
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kInterrupted);
+    const auto err = x.failure_of(Kind::kInterrupted);
     CHECK(err->delivery == Delivery::kNotSent);
     CHECK(x.transport.messages().empty());
   }
   SECTION("while the final reply is awaited") {
     x.transport.interrupt = [&x] { return !x.transport.messages().empty(); };
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kInterrupted);
+    const auto err = x.failure_of(Kind::kInterrupted);
     CHECK(err->delivery == Delivery::kUnknown);
     CHECK(phase_of(*err) == std::string("data"));
   }
@@ -158,9 +137,7 @@ TEST_CASE("a callback that stops the session: QUIT is sent, the message not", "[
     ++asked;
     throw CallbackAbort{};
   };
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kInterrupted);
+  const auto err = x.failure_of(Kind::kInterrupted);
   CHECK(err->delivery == Delivery::kNotSent);
   CHECK(phase_of(*err) == std::string("auth"));
   CHECK(asked == 1);

@@ -2,6 +2,7 @@
 // injection defence, what each stream type does when STARTTLS is missing or refused, implicit
 // TLS before the greeting, and handshake failures.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
@@ -15,7 +16,14 @@ namespace {
 
 void with_user(Exchange& x) {
   x.options.user = "tim";
-  x.options.password = [] { return Secret(std::string_view("tanstaaftanstaaf")); };
+  x.options.password = [] { return Secret(smtpn::test::kRfc2195Password); };
+}
+
+// X as user tim, against a server that offers BEFORE in the clear and AFTER inside TLS.
+void with_user_over_starttls(Exchange& x, Lines before, Lines after) {
+  x.server.ehlo = std::move(before);
+  x.server.ehlo_tls = std::move(after);
+  with_user(x);
 }
 
 bool has(const std::string& haystack, std::string_view needle) {
@@ -26,9 +34,7 @@ bool has(const std::string& haystack, std::string_view needle) {
 
 TEST_CASE("STARTTLS: EHLO again inside TLS, and only the new capabilities count", "[session][tls]") {
   Exchange x;
-  x.server.ehlo = {"PIPELINING", "STARTTLS", "SIZE 10"};
-  x.server.ehlo_tls = Lines{"AUTH PLAIN LOGIN", "8BITMIME"};
-  with_user(x);
+  with_user_over_starttls(x, {"PIPELINING", "STARTTLS", "SIZE 10"}, {"AUTH PLAIN LOGIN", "8BITMIME"});
   const SendResult r = x.send();
 
   CHECK(x.transport.wire_before_tls() == "EHLO client.test\r\nSTARTTLS\r\n");
@@ -50,9 +56,7 @@ TEST_CASE("STARTTLS: EHLO again inside TLS, and only the new capabilities count"
 
 TEST_CASE("STARTTLS: an AUTH list forged before TLS is ignored", "[session][tls]") {
   Exchange x;
-  x.server.ehlo = {"STARTTLS", "AUTH PLAIN LOGIN"};
-  x.server.ehlo_tls = Lines{"AUTH CRAM-MD5"};
-  with_user(x);
+  with_user_over_starttls(x, {"STARTTLS", "AUTH PLAIN LOGIN"}, {"AUTH CRAM-MD5"});
   const SendResult r = x.send();
   CHECK(r.mechanism == "CRAM-MD5");
   CHECK(x.transport.lines()[3] == "AUTH CRAM-MD5");
@@ -61,9 +65,7 @@ TEST_CASE("STARTTLS: an AUTH list forged before TLS is ignored", "[session][tls]
 
   SECTION("and an AUTH offered only before TLS is not used at all") {
     Exchange y;
-    y.server.ehlo = {"STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5"};
-    y.server.ehlo_tls = Lines{"8BITMIME"};
-    with_user(y);
+    with_user_over_starttls(y, {"STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5"}, {"8BITMIME"});
     const SendResult s = y.send();
     CHECK(s.mechanism.empty());
     CHECK_FALSE(has(y.transport.wire(), "AUTH"));
@@ -72,9 +74,7 @@ TEST_CASE("STARTTLS: an AUTH list forged before TLS is ignored", "[session][tls]
 
 TEST_CASE("STARTTLS: AUTH offered only after TLS is used inside TLS only", "[session][tls]") {
   Exchange x;
-  x.server.ehlo = {"STARTTLS"};
-  x.server.ehlo_tls = Lines{"AUTH LOGIN"};
-  with_user(x);
+  with_user_over_starttls(x, {"STARTTLS"}, {"AUTH LOGIN"});
   const SendResult r = x.send();
   CHECK(r.mechanism == "LOGIN");
   CHECK_FALSE(has(x.transport.wire_before_tls(), "AUTH"));
@@ -83,9 +83,7 @@ TEST_CASE("STARTTLS: AUTH offered only after TLS is used inside TLS only", "[ses
 
 TEST_CASE("STARTTLS: a response injected after the 220 aborts the session", "[session][tls]") {
   Exchange x;
-  x.server.ehlo = {"STARTTLS"};
-  x.server.ehlo_tls = Lines{"AUTH PLAIN"};
-  with_user(x);
+  with_user_over_starttls(x, {"STARTTLS"}, {"AUTH PLAIN"});
   SECTION("in the same segment as the 220") {
     x.server.on("STARTTLS", {as_is("220 2.0.0 go ahead\r\n250-mx.test\r\n250 AUTH PLAIN\r\n")});
   }
@@ -97,9 +95,7 @@ TEST_CASE("STARTTLS: a response injected after the 220 aborts the session", "[se
       return true;
     };
   }
-  const auto err = x.failure();
-  REQUIRE(err);
-  CHECK(err->kind() == Kind::kProtocol);
+  const auto err = x.failure_of(Kind::kProtocol);
   CHECK(has(err->what(), "injection"));
   CHECK(x.transport.tls_attempts() == 0);
   CHECK(x.transport.wire() == "EHLO client.test\r\nSTARTTLS\r\n");  // nothing after it
@@ -113,17 +109,13 @@ TEST_CASE("stream type starttls: no STARTTLS or a refusal ends the session befor
   SECTION("not offered") {
     x.server.ehlo = {"AUTH PLAIN LOGIN", "PIPELINING"};
     x.options.plaintext_auth = smtpn::smtp::PlaintextAuth::kAlways;  // even then: no TLS, no AUTH
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTls);
+    const auto err = x.failure_of(Kind::kTls);
   }
   SECTION("refused with 454") {
     x.server.ehlo = {"STARTTLS", "AUTH PLAIN"};
     x.server.on("STARTTLS", {"454 4.7.0 TLS not available due to temporary reason"});
     expected_wire += "STARTTLS\r\n";
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTls);
+    const auto err = x.failure_of(Kind::kTls);
     CHECK(err->code() == 454);
     CHECK(err->enhanced_status() == "4.7.0");
   }
@@ -131,9 +123,7 @@ TEST_CASE("stream type starttls: no STARTTLS or a refusal ends the session befor
     x.server.ehlo = {"STARTTLS", "AUTH PLAIN"};
     x.server.on("STARTTLS", {"502 5.5.1 not implemented"});
     expected_wire += "STARTTLS\r\n";
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTls);
+    const auto err = x.failure_of(Kind::kTls);
     CHECK(err->code() == 502);
   }
   CHECK(x.transport.wire() == expected_wire);
@@ -193,18 +183,14 @@ TEST_CASE("a failed handshake is a TLS error and nothing more is sent", "[sessio
   with_user(x);
   SECTION("STARTTLS") {
     x.server.ehlo = {"STARTTLS", "AUTH PLAIN"};
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTls);
+    const auto err = x.failure_of(Kind::kTls);
     CHECK(std::string(err->what()).find("(during STARTTLS)") != std::string::npos);
     CHECK(x.transport.wire() == "EHLO client.test\r\nSTARTTLS\r\n");
   }
   SECTION("implicit TLS") {
     x.options.stream_type = StreamType::kImplicitTls;
     x.server.implicit_tls = true;
-    const auto err = x.failure();
-    REQUIRE(err);
-    CHECK(err->kind() == Kind::kTls);
+    const auto err = x.failure_of(Kind::kTls);
     CHECK(std::string(err->what()).find("(during the TLS handshake)") != std::string::npos);
     CHECK(x.transport.wire().empty());
   }

@@ -1,10 +1,13 @@
 // The real socket transport against a silent loopback listener: interruption (what C-g and
 // job cancellation use), deadlines, refused connections.
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "catch.hpp"
 #include "support/loopback_listener.hpp"
+#include "support/loopback_session.hpp"
+#include "support/mail_options.hpp"
 #include "net/error.hpp"
 #include "net/socket_transport.hpp"
 #include "smtp/error.hpp"
@@ -21,6 +24,21 @@ struct SilentListener : smtpn::test::LoopbackListener {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Options for a session with SERVER, giving up after TIMEOUT seconds.
+smtp::SessionOptions silent_session(const SilentListener& server, double timeout) {
+  return test::loopback_session(server.port(), smtp::SessionOptions{}.stream_type, timeout);
+}
+
+// What send_mail threw with OPTIONS; nullopt when it returned (it cannot: nobody greets).
+std::optional<smtp::SmtpError> session_failure(const smtp::SessionOptions& options) {
+  try {
+    smtp::send_mail(options, smtpn::test::mail_from_to("a@example.org", "b@example.org"), "x");
+  } catch (const smtp::SmtpError& e) {
+    return e;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -44,38 +62,20 @@ TEST_CASE("an interrupt stops a wait long before its deadline", "[net][interrupt
 
 TEST_CASE("an interrupted session is reported as interrupted, not as a failure", "[net][interrupt]") {
   SilentListener server;
-  smtp::SessionOptions options;
-  options.host = "127.0.0.1";
-  options.port = server.port();
-  options.timeout_seconds = 30;
+  smtp::SessionOptions options = silent_session(server, 30);
   int polls = 0;
   options.interrupt = [&] { return ++polls > 3; };
-  smtp::MailOptions mail;
-  mail.from = "a@example.org";
-  mail.recipients = {"b@example.org"};
-  try {
-    smtp::send_mail(options, mail, "x");
-    FAIL("send_mail returned although the server never greeted");
-  } catch (const smtp::SmtpError& e) {
-    CHECK(e.kind() == smtp::SmtpError::Kind::kInterrupted);
-  }
+  const auto err = session_failure(options);
+  REQUIRE(err);
+  CHECK(err->kind() == smtp::SmtpError::Kind::kInterrupted);
 }
 
 TEST_CASE("a silent server runs into the greeting deadline", "[net][timeout]") {
   SilentListener server;
-  smtp::SessionOptions options;
-  options.host = "127.0.0.1";
-  options.port = server.port();
-  options.timeout_seconds = 0.2;
-  smtp::MailOptions mail;
-  mail.recipients = {"b@example.org"};
-  try {
-    smtp::send_mail(options, mail, "x");
-    FAIL("send_mail returned although the server never greeted");
-  } catch (const smtp::SmtpError& e) {
-    CHECK(e.kind() == smtp::SmtpError::Kind::kTimeout);
-    CHECK(std::string(e.what()).find("greeting") != std::string::npos);
-  }
+  const auto err = session_failure(silent_session(server, 0.2));
+  REQUIRE(err);
+  CHECK(err->kind() == smtp::SmtpError::Kind::kTimeout);
+  CHECK(std::string(err->what()).find("greeting") != std::string::npos);
 }
 
 TEST_CASE("a refused connection names the address", "[net]") {

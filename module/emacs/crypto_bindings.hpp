@@ -5,10 +5,6 @@
 
 namespace smtpn::emacs {
 
-emacs_value lisp_version(Env& env, Args args);
-emacs_value lisp_hmac_md5(Env& env, Args args);
-emacs_value lisp_base64_encode(Env& env, Args args);
-emacs_value lisp_base64_decode(Env& env, Args args);
-emacs_value lisp_cram_md5_response(Env& env, Args args);
+LispFunction lisp_version, lisp_hmac_md5, lisp_base64_encode, lisp_base64_decode, lisp_cram_md5_response;
 
 }  // namespace smtpn::emacs

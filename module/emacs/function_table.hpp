@@ -10,7 +10,9 @@
 namespace smtpn::emacs {
 
 using Args = std::span<emacs_value>;
-using FunctionImpl = emacs_value (*)(Env& env, Args args);
+// What every Lisp-callable function is; the *_bindings.hpp headers declare theirs with it.
+using LispFunction = emacs_value(Env& env, Args args);
+using FunctionImpl = LispFunction*;
 
 struct FunctionSpec {
   const char* name;

@@ -6,10 +6,6 @@
 
 namespace smtpn::emacs {
 
-emacs_value lisp_send_async(Env& env, Args args);
-emacs_value lisp_job_status(Env& env, Args args);
-emacs_value lisp_cancel_job(Env& env, Args args);
-emacs_value lisp_set_max_jobs(Env& env, Args args);
-emacs_value lisp_jobs_drain(Env& env, Args args);
+LispFunction lisp_send_async, lisp_job_status, lisp_cancel_job, lisp_set_max_jobs, lisp_jobs_drain;
 
 }  // namespace smtpn::emacs

@@ -1,10 +1,10 @@
 #include "smtp/scan_kernels.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define SMTPN_SCAN_X86 1
-#include <immintrin.h>
 #endif
 
 namespace smtpn::smtp::scan {
@@ -29,78 +29,64 @@ void count_bytes(Bytes p, std::size_t from, std::size_t n, bool prev_cr, Counts&
 }
 
 #ifdef SMTPN_SCAN_X86
-// The vector kernels count in byte lanes (a match is -1: subtracting it adds one), summed
-// every 255 steps before a lane can overflow. A pair is an LF whose previous byte, read by a
-// second load one byte back, is a CR; so they start at byte 1 and leave byte 0, like the
-// tail, to count_bytes.
+// One vector kernel for both widths, in the compilers' generic vectors: a comparison gives -1
+// in each matching byte lane, so subtracting it adds one; the lanes are summed every 255 steps
+// before one can overflow. A pair is an LF whose previous byte, read by a second load one
+// byte back, is a CR; so the kernel starts at byte 1 and leaves byte 0, like the tail, to
+// count_bytes. It is always inlined into count_sse2 and count_avx2, so each is compiled for
+// its own instruction set (the AVX2 one only runs where the CPU has it).
+#define SMTPN_SCAN_INLINE inline __attribute__((always_inline))
 
-std::size_t lane_sum(__m128i acc) {
-  const __m128i sums = _mm_sad_epu8(acc, _mm_setzero_si128());
-  return static_cast<std::size_t>(_mm_cvtsi128_si32(sums)) +
-         static_cast<std::size_t>(_mm_cvtsi128_si32(_mm_unpackhi_epi64(sums, sums)));
+using Lanes16 = signed char __attribute__((vector_size(16)));
+using Lanes32 = signed char __attribute__((vector_size(32)));
+
+// Vectors pass by reference: a 32-byte one by value would change the ABI of these helpers.
+template <class V>
+SMTPN_SCAN_INLINE void load(V& v, Bytes at) {
+  std::memcpy(&v, at, sizeof v);
 }
 
-Counts count_sse2(Bytes p, std::size_t n) {
+template <class V>
+SMTPN_SCAN_INLINE std::size_t lane_sum(const V& acc) {
+  std::size_t sum = 0;
+  for (std::size_t k = 0; k < sizeof(V); ++k) sum += static_cast<unsigned char>(acc[k]);
+  return sum;
+}
+
+template <class V>
+SMTPN_SCAN_INLINE Counts count_vectors(Bytes p, std::size_t n) {
+  constexpr std::size_t kWidth = sizeof(V);
   Counts c;
   if (n == 0) return c;
   count_bytes(p, 0, 1, false, c);
   std::size_t i = 1;
-  const __m128i k_lf = _mm_set1_epi8('\n'), k_cr = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
-  unsigned high = 0;
-  while (i + 16 <= n) {
-    __m128i acc_lf = zero, acc_cr = zero, acc_pairs = zero, acc_high = zero;
-    for (int step = 0; step < 255 && i + 16 <= n; ++step, i += 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      const __m128i back = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i - 1));
-      const __m128i is_lf = _mm_cmpeq_epi8(v, k_lf);
-      acc_lf = _mm_sub_epi8(acc_lf, is_lf);
-      acc_cr = _mm_sub_epi8(acc_cr, _mm_cmpeq_epi8(v, k_cr));
-      acc_pairs = _mm_sub_epi8(acc_pairs, _mm_and_si128(is_lf, _mm_cmpeq_epi8(back, k_cr)));
-      acc_high = _mm_or_si128(acc_high, v);
+  const V k_lf = V{} + '\n', k_cr = V{} + '\r';
+  V any_high{};
+  while (i + kWidth <= n) {
+    V acc_lf{}, acc_cr{}, acc_pairs{};
+    for (int step = 0; step < 255 && i + kWidth <= n; ++step, i += kWidth) {
+      V v, back;
+      load(v, p + i);
+      load(back, p + i - 1);
+      const V is_lf = static_cast<V>(v == k_lf);
+      acc_lf -= is_lf;
+      acc_cr -= static_cast<V>(v == k_cr);
+      acc_pairs -= is_lf & static_cast<V>(back == k_cr);
+      any_high |= v;
     }
     c.lf += lane_sum(acc_lf);
     c.cr += lane_sum(acc_cr);
     c.crlf += lane_sum(acc_pairs);
-    high |= static_cast<unsigned>(_mm_movemask_epi8(acc_high));
   }
-  c.eight_bit = c.eight_bit || high != 0;
+  for (std::size_t k = 0; k < kWidth; ++k) c.eight_bit = c.eight_bit || any_high[k] < 0;
   count_bytes(p, i, n, p[i - 1] == '\r', c);
   return c;
 }
 
-__attribute__((target("avx2"))) std::size_t lane_sum_avx2(__m256i acc) {
-  const __m256i sums = _mm256_sad_epu8(acc, _mm256_setzero_si256());
-  const __m128i both = _mm_add_epi64(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
-  return static_cast<std::size_t>(_mm_cvtsi128_si64(both)) +
-         static_cast<std::size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(both, both)));
-}
+Counts count_sse2(Bytes p, std::size_t n) { return count_vectors<Lanes16>(p, n); }
 
 __attribute__((target("avx2"))) Counts count_avx2(Bytes p, std::size_t n) {
-  Counts c;
-  if (n == 0) return c;
-  count_bytes(p, 0, 1, false, c);
-  std::size_t i = 1;
-  const __m256i k_lf = _mm256_set1_epi8('\n'), k_cr = _mm256_set1_epi8('\r'), zero = _mm256_setzero_si256();
-  unsigned high = 0;
-  while (i + 32 <= n) {
-    __m256i acc_lf = zero, acc_cr = zero, acc_pairs = zero, acc_high = zero;
-    for (int step = 0; step < 255 && i + 32 <= n; ++step, i += 32) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
-      const __m256i back = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i - 1));
-      const __m256i is_lf = _mm256_cmpeq_epi8(v, k_lf);
-      acc_lf = _mm256_sub_epi8(acc_lf, is_lf);
-      acc_cr = _mm256_sub_epi8(acc_cr, _mm256_cmpeq_epi8(v, k_cr));
-      acc_pairs = _mm256_sub_epi8(acc_pairs, _mm256_and_si256(is_lf, _mm256_cmpeq_epi8(back, k_cr)));
-      acc_high = _mm256_or_si256(acc_high, v);
-    }
-    c.lf += lane_sum_avx2(acc_lf);
-    c.cr += lane_sum_avx2(acc_cr);
-    c.crlf += lane_sum_avx2(acc_pairs);
-    high |= static_cast<unsigned>(_mm256_movemask_epi8(acc_high));
-  }
-  c.eight_bit = c.eight_bit || high != 0;
-  count_bytes(p, i, n, p[i - 1] == '\r', c);
-  return c;
+  return count_vectors<Lanes32>(p, n);
 }
 #endif
 

@@ -13,10 +13,12 @@
 #include "error_kind_names.hpp"
 #include "crypto/secret.hpp"
 #include "hostile_certs.hpp"
+#include "hostile_server.hpp"
 #include "net/socket_transport.hpp"
 #include "smtp/error.hpp"
 #include "smtp/options.hpp"
 #include "smtp/session.hpp"
+#include "support/loopback_session.hpp"
 
 namespace smtpn::hostile {
 
@@ -45,13 +47,9 @@ struct Outcome {
 // Options for the hostile server at 127.0.0.1:PORT: STARTTLS required, the test CA trusted,
 // short timeouts (a scenario never waits long for a client that should have given up).
 inline smtp::SessionOptions hostile_options(const std::string& port) {
-  smtp::SessionOptions o;
-  o.host = "127.0.0.1";
-  o.port = port;
-  o.stream_type = smtp::StreamType::kStartTls;
+  smtp::SessionOptions o = test::loopback_session(port, smtp::StreamType::kStartTls, 1.5);
   o.helo = "client.test";
   o.tls.trust_file = TestPki::instance().ca_file();
-  o.timeout_seconds = 1.5;
   return o;
 }
 
@@ -137,6 +135,36 @@ inline Outcome run_send_as_remote(smtp::SessionOptions options, const smtp::Mail
     REQUIRE_FALSE(transport.peer_is_loopback());
     return smtp::Session(transport, o).send(mail, message);
   });
+}
+
+// One send to a HostileServer: the client's outcome, and what the server saw (its record, read
+// once the script has ended).
+struct SentAndSeen {
+  Outcome out;
+  const Record& rec;
+};
+
+// Sends MESSAGE with OPTIONS and MAIL (run_send) to SERVER, then waits for its script.
+inline SentAndSeen send_to(HostileServer& server, smtp::SessionOptions options,
+                           const smtp::MailOptions& mail = hostile_mail(), std::string_view message = kMessage) {
+  Outcome out = run_send(std::move(options), mail, message);
+  return {std::move(out), server.finish()};
+}
+
+// The same with the server seen as remote (run_send_as_remote).
+inline SentAndSeen send_as_remote_to(HostileServer& server, smtp::SessionOptions options) {
+  Outcome out = run_send_as_remote(std::move(options));
+  return {std::move(out), server.finish()};
+}
+
+// send_to() for a send that must deliver: it fails, showing the client's error and where the
+// server's script stopped, when the send did not.
+inline SentAndSeen deliver_to(HostileServer& server, smtp::SessionOptions options) {
+  SentAndSeen sent = send_to(server, std::move(options));
+  INFO(sent.out.error_text());
+  INFO(sent.rec.script_error);
+  REQUIRE(sent.out.result);
+  return sent;
 }
 
 }  // namespace smtpn::hostile

@@ -76,8 +76,7 @@ TEST_CASE("no TLS and plaintext AUTH forbidden: no credential leaves in any enco
         options.plaintext_auth = smtp::PlaintextAuth::kNever;  // as for a non-loopback server
         options.mechanisms = {"PLAIN", "LOGIN", "XOAUTH2"};
         if (with_token) options.oauth_token = [] { return crypto::Secret(kToken); };
-        const Outcome out = run_send(options);
-        const Record& rec = server.finish();
+        const auto [out, rec] = send_to(server, options);
         REQUIRE(out.error);
         CHECK(out.error->kind() == Kind::kAuth);
         CHECK(contains(out.error_text(), "without TLS"));
@@ -103,8 +102,7 @@ TEST_CASE("CRAM-MD5 answers as RFC 2195 computes it", "[hostile][auth][cram]") {
       c.reply(answer == cram_md5_answer(kUser, kPassword, challenge) ? "235 2.7.0 ok" : "535 5.7.8 wrong");
       serve_transaction(c);
     });
-    const Outcome out = run_send(hostile_auth_options(server.port()));
-    const Record& rec = server.finish();
+    const auto [out, rec] = send_to(server, hostile_auth_options(server.port()));
     INFO(out.error_text() << rec.script_error);
     CHECK(answer == cram_md5_answer(kUser, kPassword, challenge));
     REQUIRE(out.result);
@@ -156,8 +154,7 @@ TEST_CASE("malformed and oversized 334 challenges end the exchange cleanly", "[h
       });
       smtp::SessionOptions options = hostile_auth_options(server.port());
       options.limits.max_line = cs.max_line;
-      const Outcome out = run_send(options);
-      const Record& rec = server.finish();
+      const auto [out, rec] = send_to(server, options);
       REQUIRE(out.error);
       INFO(out.error_text());
       CHECK(out.error->kind() == cs.kind);
@@ -182,8 +179,7 @@ TEST_CASE("an endless run of 334 challenges is cut off", "[hostile][auth]") {
       });
       smtp::SessionOptions options = hostile_auth_options(server.port());
       if (std::string(mech) == "XOAUTH2") options.oauth_token = [] { return crypto::Secret(kToken); };
-      const Outcome out = run_send(options);
-      const Record& rec = server.finish();
+      const auto [out, rec] = send_to(server, options);
       REQUIRE(out.error);
       INFO(out.error_text());
       CHECK((out.error->kind() == Kind::kAuth || out.error->kind() == Kind::kProtocol));
@@ -201,8 +197,7 @@ TEST_CASE("535 is final: no retry with a weaker mechanism", "[hostile][auth]") {
     c.reply("535 5.7.8 authentication credentials invalid");
     while (auto line = c.read_line()) c.reply(line->rfind("AUTH", 0) == 0 ? "235 ok" : "250 ok");
   });
-  const Outcome out = run_send(hostile_auth_options(server.port()));
-  const Record& rec = server.finish();
+  const auto [out, rec] = send_to(server, hostile_auth_options(server.port()));
   REQUIRE(out.error);
   CHECK(out.error->kind() == Kind::kAuth);
   CHECK(out.error->code() == 535);
@@ -225,8 +220,7 @@ TEST_CASE("SCRAM iteration counts out of bounds are refused at once", "[hostile]
         if (auto line = c.read_line()) c.reply(*line == "*" ? "501 5.0.0 cancelled" : "235 2.7.0 ok");
         accept_rest(c);
       });
-      const Outcome out = run_send(hostile_auth_options(server.port()));
-      const Record& rec = server.finish();
+      const auto [out, rec] = send_to(server, hostile_auth_options(server.port()));
       REQUIRE(out.error);
       INFO(out.error_text());
       CHECK(out.error->kind() == Kind::kAuth);
@@ -258,8 +252,7 @@ TEST_CASE("a SCRAM server that does not prove it knows the password is refused",
         c.reply("235 2.7.0 ok");
         accept_rest(c);
       });
-      const Outcome out = run_send(hostile_auth_options(server.port()));
-      const Record& rec = server.finish();
+      const auto [out, rec] = send_to(server, hostile_auth_options(server.port()));
       CHECK(proof_ok);  // the client's own proof was right: only the server is at fault
       REQUIRE(out.error);
       INFO(out.error_text());
@@ -284,8 +277,7 @@ TEST_CASE("an OAuth error continuation is answered, and its status reported", "[
       });
       smtp::SessionOptions options = hostile_auth_options(server.port());
       options.oauth_token = [] { return crypto::Secret(kToken); };
-      const Outcome out = run_send(options);
-      const Record& rec = server.finish();
+      const auto [out, rec] = send_to(server, options);
       CHECK(answered == reply);
       REQUIRE(out.error);
       INFO(out.error_text());
@@ -306,8 +298,7 @@ TEST_CASE("a server offering only mechanisms the user did not allow gets no AUTH
   });
   smtp::SessionOptions options = hostile_auth_options(server.port());
   options.mechanisms = {"SCRAM-SHA-256", "CRAM-MD5"};
-  const Outcome out = run_send(options);
-  const Record& rec = server.finish();
+  const auto [out, rec] = send_to(server, options);
   REQUIRE(out.error);
   INFO(out.error_text());
   CHECK(out.error->kind() == Kind::kAuth);

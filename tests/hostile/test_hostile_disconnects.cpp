@@ -157,8 +157,7 @@ TEST_CASE("one recipient of three refused", "[hostile][disconnect]") {
   smtp::MailOptions mail = hostile_mail();
   mail.recipients = {"bob@example.net", "mallory@example.net", "carol@example.net"};
   mail.allow_partial = allow_partial;
-  const Outcome out = run_send(plain_options(server.port()), mail);
-  const Record& rec = server.finish();
+  const auto [out, rec] = send_to(server, plain_options(server.port()), mail);
   INFO(out.error_text());
   INFO(rec.script_error);
   CHECK(rec.script_error.empty());
@@ -209,8 +208,7 @@ TEST_CASE("C-g before the final dot: not sent; after it: delivery status unknown
     if (step == Step::kMail && phase == smtp::Phase::kEnvelope) interrupted = true;
     if (step == Step::kDot && phase == smtp::Phase::kData && total > 0 && sent == total) interrupted = true;
   };
-  const Outcome out = run_send(options);
-  const Record& rec = server.finish();
+  const auto [out, rec] = send_to(server, options);
   REQUIRE(out.error);
   INFO(out.error_text());
   CHECK(out.error->kind() == Kind::kInterrupted);

@@ -117,11 +117,7 @@ TEST_CASE("every reply written one byte per segment: the same dialogue", "[hosti
     c.expect("QUIT");
     c.send_bytewise("221 2.0.0 bye\r\n");
   });
-  const Outcome out = run_send(plain_options(server.port()));
-  const Record& rec = server.finish();
-  INFO(out.error_text());
-  INFO(rec.script_error);
-  REQUIRE(out.result);
+  const auto [out, rec] = deliver_to(server, plain_options(server.port()));
   CHECK(rec.script_error.empty());
   CHECK(rec.lines == one_transaction_lines());
   CHECK(payload == std::string(kMessage) + ".\r\n");

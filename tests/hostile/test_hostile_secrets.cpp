@@ -172,8 +172,7 @@ TEST_CASE("no secret reaches the trace or the error, for every mechanism, on suc
         smtp::SessionOptions options = hostile_auth_options(server.port());
         options.mechanisms = {name};
         if (sasl::uses_token(name)) options.oauth_token = [] { return crypto::Secret(kToken); };
-        const Outcome out = run_send(options);
-        const Record& rec = server.finish();
+        const auto [out, rec] = send_to(server, options);
         INFO(out.error_text() << rec.script_error);
         CHECK(credentials_ok);
         if (accept) {

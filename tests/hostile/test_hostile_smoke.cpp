@@ -21,12 +21,7 @@ TEST_CASE("smoke: a well-behaved server gets exactly the expected commands", "[h
     c.reply("235 2.7.0 accepted");
     payload = serve_transaction(c);
   });
-  const Outcome out = run_send(hostile_auth_options(server.port()));
-  const Record& rec = server.finish();
-
-  INFO(out.error_text());
-  INFO(rec.script_error);
-  REQUIRE(out.result);
+  const auto [out, rec] = deliver_to(server, hostile_auth_options(server.port()));
   CHECK(rec.script_error.empty());
   CHECK(rec.tls_established);
   CHECK(out.result->tls);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <future>
 #include <string>
+#include <string_view>
 
 #include "catch.hpp"
 #include "hostile_client.hpp"
@@ -23,6 +24,18 @@ void serve_inside_tls(Connection& c) {
   while (auto line = c.read_line()) c.reply(line->rfind("AUTH", 0) == 0 ? "235 2.7.0 ok" : "250 ok");
 }
 
+// The client stopped at STARTTLS with an error of KIND that says SAYS: EHLO and STARTTLS in
+// the clear, no TLS session, nothing after.
+void check_stopped_at_starttls(const SentAndSeen& sent, Kind kind, std::string_view says) {
+  REQUIRE(sent.out.error);
+  INFO(sent.out.error_text());
+  CHECK(sent.out.error->kind() == kind);
+  CHECK(contains(sent.out.error_text(), says));
+  CHECK(sent.rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
+  CHECK_FALSE(sent.rec.tls_established);
+  CHECK(sent.rec.after_tls.empty());
+}
+
 }  // namespace
 
 TEST_CASE("STARTTLS injection in one segment: the session aborts before the handshake",
@@ -34,16 +47,10 @@ TEST_CASE("STARTTLS injection in one segment: the session aborts before the hand
     c.send("220 2.0.0 go ahead\r\n250 injected\r\n");
     if (c.start_tls(Cert::kTrusted)) serve_inside_tls(c);
   });
-  const Outcome out = run_send(hostile_auth_options(server.port()));
-  const Record& rec = server.finish();
+  const SentAndSeen sent = send_to(server, hostile_auth_options(server.port()));
 
-  REQUIRE(out.error);
-  CHECK(out.error->kind() == Kind::kProtocol);
-  CHECK(contains(out.error_text(), "response injection"));
-  CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
-  CHECK_FALSE(rec.tls_established);
-  CHECK(rec.after_tls.empty());
-  CHECK_FALSE(out.traced("injected"));
+  check_stopped_at_starttls(sent, Kind::kProtocol, "response injection");
+  CHECK_FALSE(sent.out.traced("injected"));
 }
 
 TEST_CASE("STARTTLS injection byte by byte, waiting before the client reads: it aborts",
@@ -68,18 +75,11 @@ TEST_CASE("STARTTLS injection byte by byte, waiting before the client reads: it 
     if (phase == smtp::Phase::kStartTls)
       waited = all_sent.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
   };
-  const Outcome out = run_send(options);
-  const Record& rec = server.finish();
+  const SentAndSeen sent = send_to(server, options);
 
   REQUIRE(waited);
-  REQUIRE(out.error);
-  INFO(out.error_text());
-  CHECK(out.error->kind() == Kind::kProtocol);
-  CHECK(contains(out.error_text(), "response injection"));
-  CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
-  CHECK_FALSE(rec.tls_established);
-  CHECK(rec.after_tls.empty());
-  CHECK_FALSE(out.traced("injected"));
+  check_stopped_at_starttls(sent, Kind::kProtocol, "response injection");
+  CHECK_FALSE(sent.out.traced("injected"));
 }
 
 TEST_CASE("capabilities after TLS replace those before it", "[hostile][starttls]") {
@@ -91,10 +91,7 @@ TEST_CASE("capabilities after TLS replace those before it", "[hostile][starttls]
       c.reply("235 2.7.0 ok");
       serve_transaction(c);
     });
-    const Outcome out = run_send(hostile_auth_options(server.port()));
-    const Record& rec = server.finish();
-    INFO(out.error_text());
-    REQUIRE(out.result);
+    const auto [out, rec] = deliver_to(server, hostile_auth_options(server.port()));
     CHECK(out.result->mechanism == "PLAIN");
     CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
     CHECK(contains(rec.after_tls, "AUTH PLAIN "));
@@ -105,10 +102,7 @@ TEST_CASE("capabilities after TLS replace those before it", "[hostile][starttls]
       answer_ehlo(c, {"PIPELINING"});
       serve_transaction(c);
     });
-    const Outcome out = run_send(hostile_auth_options(server.port()));
-    const Record& rec = server.finish();
-    INFO(out.error_text());
-    REQUIRE(out.result);
+    const auto [out, rec] = deliver_to(server, hostile_auth_options(server.port()));
     CHECK(out.result->mechanism.empty());
     CHECK_FALSE(contains(rec.before_tls, "AUTH"));
     CHECK_FALSE(contains(rec.after_tls, "AUTH"));
@@ -126,11 +120,7 @@ TEST_CASE("capabilities after TLS replace those before it", "[hostile][starttls]
       c.reply("235 2.7.0 ok");
       serve_transaction(c);
     });
-    const Outcome out = run_send(hostile_auth_options(server.port()));
-    const Record& rec = server.finish();
-    INFO(out.error_text());
-    INFO(rec.script_error);
-    REQUIRE(out.result);
+    const auto [out, rec] = deliver_to(server, hostile_auth_options(server.port()));
     CHECK(out.result->mechanism == "LOGIN");
     CHECK_FALSE(contains(rec.after_tls, "CRAM-MD5"));
   }
@@ -143,8 +133,7 @@ TEST_CASE("STARTTLS required but not available: nothing else is said in the clea
       answer_ehlo(c, {"PIPELINING", "AUTH PLAIN LOGIN"});
       while (auto line = c.read_line()) c.reply("250 ok");
     });
-    const Outcome out = run_send(hostile_auth_options(server.port()));
-    const Record& rec = server.finish();
+    const auto [out, rec] = send_to(server, hostile_auth_options(server.port()));
     REQUIRE(out.error);
     CHECK(out.error->kind() == Kind::kTls);
     CHECK(contains(out.error_text(), "does not offer STARTTLS"));
@@ -159,8 +148,7 @@ TEST_CASE("STARTTLS required but not available: nothing else is said in the clea
         c.reply(refusal);
         while (auto line = c.read_line()) c.reply("250 ok");
       });
-      const Outcome out = run_send(hostile_auth_options(server.port()));
-      const Record& rec = server.finish();
+      const auto [out, rec] = send_to(server, hostile_auth_options(server.port()));
       REQUIRE(out.error);
       CHECK(out.error->kind() == Kind::kTls);
       CHECK(out.error->code() == std::stoi(std::string(refusal).substr(0, 3)));
@@ -178,15 +166,8 @@ TEST_CASE("certificates the client must refuse: nothing is sent after the handsh
       HostileServer server([cert](Connection& c) {
         if (open_starttls(c, {"PIPELINING", "AUTH PLAIN"}, cert)) serve_inside_tls(c);
       });
-      const Outcome out = run_send(hostile_auth_options(server.port()));
-      const Record& rec = server.finish();
-      REQUIRE(out.error);
-      INFO(out.error_text());
-      CHECK(out.error->kind() == Kind::kTls);
-      CHECK(contains(out.error_text(), "certificate"));
-      CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
-      CHECK_FALSE(rec.tls_established);
-      CHECK(rec.after_tls.empty());
+      check_stopped_at_starttls(send_to(server, hostile_auth_options(server.port())), Kind::kTls,
+                                "certificate");
     }
   }
   SECTION("the same refusals name the reason") {
@@ -217,10 +198,7 @@ TEST_CASE("implicit TLS: the client's first bytes are a TLS ClientHello", "[host
     });
     smtp::SessionOptions options = hostile_auth_options(server.port());
     options.stream_type = smtp::StreamType::kImplicitTls;
-    const Outcome out = run_send(options);
-    const Record& rec = server.finish();
-    INFO(out.error_text());
-    REQUIRE(out.result);
+    const auto [out, rec] = deliver_to(server, options);
     CHECK(rec.before_tls.empty());
     REQUIRE(rec.handshake_bytes.size() >= 5);
     CHECK(rec.handshake_bytes[0] == '\x16');  // handshake record
@@ -235,8 +213,7 @@ TEST_CASE("implicit TLS: the client's first bytes are a TLS ClientHello", "[host
     });
     smtp::SessionOptions options = hostile_auth_options(server.port());
     options.stream_type = smtp::StreamType::kImplicitTls;
-    const Outcome out = run_send(options);
-    const Record& rec = server.finish();
+    const auto [out, rec] = send_to(server, options);
     REQUIRE(out.error);
     CHECK(out.error->kind() == Kind::kTls);
     REQUIRE(rec.before_tls.size() >= 2);
@@ -263,8 +240,7 @@ TEST_CASE("STARTTLS stripped in opportunistic mode: the password still stays hom
       smtp::SessionOptions options = hostile_auth_options(server.port());
       options.stream_type = smtp::StreamType::kOpportunistic;
       options.plaintext_auth = smtp::PlaintextAuth::kNever;  // as for a non-loopback server
-      const Outcome out = run_send(options);
-      const Record& rec = server.finish();
+      const auto [out, rec] = send_to(server, options);
       REQUIRE(out.error);
       INFO(out.error_text());
       CHECK(out.error->kind() == Kind::kAuth);
@@ -298,8 +274,7 @@ TEST_CASE("STARTTLS stripped to a remote server: no CRAM-MD5, DIGEST-MD5 or SCRA
     HostileServer server(mitm);
     smtp::SessionOptions options = hostile_auth_options(server.port());
     options.stream_type = smtp::StreamType::kOpportunistic;
-    const Outcome out = run_send_as_remote(options);
-    const Record& rec = server.finish();
+    const auto [out, rec] = send_as_remote_to(server, options);
     REQUIRE(out.error);
     INFO(out.error_text());
     CHECK(out.error->kind() == Kind::kAuth);
@@ -313,8 +288,7 @@ TEST_CASE("STARTTLS stripped to a remote server: no CRAM-MD5, DIGEST-MD5 or SCRA
     smtp::SessionOptions options = hostile_auth_options(server.port());
     options.stream_type = smtp::StreamType::kOpportunistic;
     options.plaintext_auth = smtp::PlaintextAuth::kAlways;
-    const Outcome out = run_send_as_remote(options);
-    const Record& rec = server.finish();
+    const auto [out, rec] = send_as_remote_to(server, options);
     REQUIRE(out.error);
     CHECK(contains(rec.before_tls, "AUTH SCRAM-SHA-256 "));
   }
@@ -323,8 +297,7 @@ TEST_CASE("STARTTLS stripped to a remote server: no CRAM-MD5, DIGEST-MD5 or SCRA
     smtp::SessionOptions options = hostile_auth_options(server.port());
     options.stream_type = smtp::StreamType::kOpportunistic;
     options.mechanisms = {"CRAM-MD5"};
-    const Outcome out = run_send(options);
-    const Record& rec = server.finish();
+    const auto [out, rec] = send_to(server, options);
     REQUIRE(out.error);
     CHECK(contains(rec.before_tls, "AUTH CRAM-MD5\r\n"));
     CHECK(rec.lines.size() >= 3);  // EHLO, AUTH, the response

@@ -63,8 +63,7 @@ TEST_CASE("the server vanishing while the client writes over TLS raises no SIGPI
     c.reset();
   });
   const std::string message = "Subject: big\r\n\r\n" + std::string(8 << 20, 'x') + "\r\n";
-  const Outcome out = run_send(hostile_options(server.port()), hostile_mail(), message);
-  const Record& rec = server.finish();
+  const auto [out, rec] = send_to(server, hostile_options(server.port()), hostile_mail(), message);
   REQUIRE(rec.tls_established);
   REQUIRE(out.error);
   INFO(out.error_text());

@@ -67,8 +67,7 @@ TEST_CASE("a refused certificate carries its reason, chain and fingerprint, and 
         });
         smtp::SessionOptions options = hostile_auth_options(server.port());
         if (implicit) options.stream_type = smtp::StreamType::kImplicitTls;
-        const Outcome out = run_send(options);
-        const Record& rec = server.finish();
+        const auto [out, rec] = send_to(server, options);
         REQUIRE(out.error);
         INFO(out.error_text());
         CHECK(out.error->kind() == Kind::kTls);
@@ -100,8 +99,7 @@ TEST_CASE("a refused certificate carries its reason, chain and fingerprint, and 
     });
     smtp::SessionOptions options = hostile_auth_options(server.port());
     options.tls.trust_file.clear();  // the system store, which knows nothing of the test CA
-    const Outcome out = run_send(options);
-    const Record& rec = server.finish();
+    const auto [out, rec] = send_to(server, options);
     REQUIRE(out.error);
     INFO(out.error_text());
     REQUIRE(out.error->certificate());
@@ -119,8 +117,7 @@ TEST_CASE("a refused certificate carries its reason, chain and fingerprint, and 
     X509_digest(TestPki::instance().leaf(Cert::kSelfSigned).cert.get(), EVP_sha256(),
                 reinterpret_cast<unsigned char*>(raw.data()), &len);
     options.tls.pin_sha256 = raw;
-    const Outcome out = run_send(options);
-    const Record& rec = server.finish();
+    const auto [out, rec] = send_to(server, options);
     REQUIRE(out.error);
     INFO(out.error_text());
     REQUIRE(out.error->certificate());
@@ -138,8 +135,7 @@ TEST_CASE("a send that asks to report an untrusted certificate still refuses it 
   });
   smtp::SessionOptions options = hostile_auth_options(server.port());
   options.tls.report_untrusted = true;  // meant for the probe only
-  const Outcome out = run_send(options);
-  const Record& rec = server.finish();
+  const auto [out, rec] = send_to(server, options);
   REQUIRE(out.error);
   INFO(out.error_text());
   REQUIRE(out.error->certificate());
@@ -233,8 +229,7 @@ TEST_CASE("implicit TLS against a plain SMTP port says to use starttls", "[hosti
   });
   smtp::SessionOptions options = hostile_auth_options(server.port());
   options.stream_type = smtp::StreamType::kImplicitTls;
-  const Outcome out = run_send(options);
-  const Record& rec = server.finish();
+  const auto [out, rec] = send_to(server, options);
   REQUIRE(out.error);
   INFO(out.error_text());
   CHECK(out.error->kind() == Kind::kTls);
@@ -250,8 +245,7 @@ TEST_CASE("STARTTLS against an implicit-TLS port fails within seconds and says t
   });
   smtp::SessionOptions options = hostile_auth_options(server.port());
   options.timeout_seconds = 60;  // the greeting timeout it must not wait for
-  const Outcome out = run_send(options);
-  const Record& rec = server.finish();
+  const auto [out, rec] = send_to(server, options);
   REQUIRE(out.error);
   INFO(out.error_text());
   CHECK(out.error->kind() == Kind::kTimeout);
