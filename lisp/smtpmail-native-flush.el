@@ -147,17 +147,6 @@ ERR says what became of ITEM."
   (smtpmail-native-queue--journal-clear)
   (signal 'quit nil))
 
-(defun smtpmail-native-flush--noting-exit (function flag)
-  "Return FUNCTION, which sets FLAG's car when it exits non-locally.
-The module calls the :trace, :password and :oauth2-token functions
-only before a message's final dot or after its verdict, never between:
-an exit from one of them leaves no message at the server unrecorded."
-  (and function
-       (lambda (&rest args)
-         (let ((returned nil))
-           (unwind-protect (prog1 (apply function args) (setq returned t))
-             (unless returned (setcar flag t)))))))
-
 (defun smtpmail-native-flush--retry-alone-p (err)
   "Non-nil when the failed ERR deserves a session of its own.
 A 4xx that left the message unsent is retried per `smtpmail-retries',
@@ -202,24 +191,18 @@ error recorded; a 4xx or 530 is retried alone."
                      (push item alone))
                     (t (push (cons file (smtpmail-native-flush--failed item outcome)) outcomes)))
               (aset decided index t)))))
-    (let ((first (aref items 0))
-          (callback-exit (list nil)))
+    (let ((first (aref items 0)))
       (smtpmail-native-flush--with-message
        (plist-get first :bytes) (plist-get first :pairs)
        (lambda (_)
-         (let ((session (copy-sequence (smtpmail-native--session))))
-           (dolist (key '(:password :oauth2-token))
-             (when (functionp (plist-get session key))
-               (setq session (plist-put session key (smtpmail-native-flush--noting-exit
-                                                     (plist-get session key) callback-exit)))))
+         (let ((session (smtpmail-native--session)))
            (smtpmail-native-flush--journalled
             (mapcar (lambda (item) (plist-get item :file)) items)
             (lambda ()
               (condition-case err
                   (smtpmail-native--call-module
                    #'smtpmail-native-send-batch session
-                   (smtpmail-native-flush--noting-exit
-                    (smtpmail-native--trace-writer (plist-get session :host)) callback-exit)
+                   (smtpmail-native--trace-writer (plist-get session :host))
                    (list :messages (mapcar (lambda (item) (plist-get item :message)) items)
                          :on-outcome on-outcome))
                 (smtpmail-native-interrupted
@@ -230,11 +213,13 @@ error recorded; a 4xx or 530 is retried alone."
                  ;; Refused before connecting: the failures of a session are outcomes.
                  (smtpmail-native-queue--journal-clear)
                  (signal (car err) (cdr err)))
-                ((error quit)
-                 ;; From a password or trace function: no message was at the server.
-                 ;; From anything else (our own records), the journal decides.
-                 (when (car callback-exit) (smtpmail-native-queue--journal-clear))
-                 (signal (car err) (cdr err))))))))))
+                (quit
+                 ;; Raised in a password prompt or the trace function, which the module
+                 ;; calls before a message's dot or after its verdict (a C-g pending
+                 ;; when a message is decided comes as `smtpmail-native-interrupted').
+                 ;; Any other exit, our own records failing, leaves it to the journal.
+                 (smtpmail-native-queue--journal-clear)
+                 (signal 'quit nil)))))))))
     (dolist (item (nreverse alone))
       (push (cons (plist-get item :file) (smtpmail-native-flush--send-one item)) outcomes))
     (nreverse outcomes)))

@@ -91,8 +91,13 @@ emacs_value lisp_send_batch(Env& env, Args args) {
   if (const auto fn = kw.get(":on-outcome"); fn && !env.is_nil(*fn)) {
     if (!env.satisfies("functionp", *fn)) env.wrong_type("functionp", *fn);
     on_outcome = [&env, &boundary, &outcome_value, fn = *fn](std::size_t index, const smtp::BatchOutcome& o) {
+      // A C-g pending now would hit the call before FN runs, and a sent message would never
+      // be marked sent: the outcome goes first, then the session stops as C-g asked.
+      const bool quit = env.should_quit();
+      if (quit) env.consume_quit();
       boundary.guard(
           [&] { env.call(fn, {env.integer(static_cast<std::intmax_t>(index)), outcome_value(index, o)}); });
+      if (quit) throw smtp::CallbackAbort{};
     };
   }
   const auto outcomes =
