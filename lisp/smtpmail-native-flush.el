@@ -47,41 +47,49 @@
   (append smtpmail--stored-queue-variables '(smtpmail-auth-supported))
   "Variables a queued message may carry to choose its server.")
 
-(defun smtpmail-native-flush--with-message (bytes pairs function)
-  "Call FUNCTION with the recipients of a queued message.
-BYTES are the message, PAIRS its .el variables.  FUNCTION runs in a
-buffer holding BYTES, under the server settings the
-message was queued with; without them, the current ones and
+(defun smtpmail-native-flush--in-settings (pairs function)
+  "Call FUNCTION with the recipients and sender of the queued message here.
+The message is in this buffer; PAIRS are its .el variables.  FUNCTION runs under the server settings
+the message was queued with; without them, the current ones and
 `smtpmail-native-accounts'.  Return what FUNCTION returns."
   (let ((recipients (alist-get 'smtpmail-recipient-address-list pairs))
         (stored (cl-remove-if-not (lambda (p) (memq (car p) smtpmail-native-flush--connection-variables))
                                   pairs)))
     (unless recipients
       (error "Sending failed; no recipients"))
-    (with-temp-buffer
-      (set-buffer-multibyte nil)
-      (insert bytes)
-      (let ((smtpmail-mail-address (alist-get 'smtpmail-mail-address pairs)))
-        (cl-progv (mapcar #'car stored) (mapcar #'cdr stored)
-          (let ((account (and (not (assq 'smtpmail-smtp-server stored))
-                              (smtpmail-native--account-settings (smtpmail-native--envelope-from)))))
-            (cl-progv (mapcar #'car account) (mapcar #'cdr account)
-              (funcall function recipients))))))))
+    (let ((smtpmail-mail-address (alist-get 'smtpmail-mail-address pairs)))
+      (cl-progv (mapcar #'car stored) (mapcar #'cdr stored)
+        ;; Found once: parsing the From field is most of the cost of reading a message.
+        (let* ((from (smtpmail-native--envelope-from))
+               (account (and (not (assq 'smtpmail-smtp-server stored))
+                             (smtpmail-native--account-settings from))))
+          (cl-progv (mapcar #'car account) (mapcar #'cdr account)
+            (funcall function recipients from)))))))
 
-(defun smtpmail-native-flush--bytes (file)
-  "Return the queued message FILE, as the bytes it holds."
+(defun smtpmail-native-flush--with-message (bytes pairs function)
+  "Call FUNCTION with the recipients of a queued message, in a buffer holding it.
+BYTES are the message, PAIRS its .el variables; as
+`smtpmail-native-flush--in-settings', but FUNCTION gets the recipients
+only."
   (with-temp-buffer
     (set-buffer-multibyte nil)
-    ;; Literally: the file holds the message already encoded.
-    (let ((coding-system-for-read 'no-conversion))
-      (insert-file-contents file))
-    (buffer-string)))
+    (insert bytes)
+    (smtpmail-native-flush--in-settings pairs (lambda (recipients _from) (funcall function recipients)))))
+
+(defun smtpmail-native-flush--insert (file)
+  "Insert the queued message FILE as the bytes it holds, in this unibyte buffer."
+  (set-buffer-multibyte nil)
+  ;; Literally: the file holds the message already encoded.
+  (let ((coding-system-for-read 'no-conversion))
+    (insert-file-contents file)))
 
 (defun smtpmail-native-flush--with-settings (file pairs function)
   "Call FUNCTION with the recipients of the queued message FILE.
 As `smtpmail-native-flush--with-message', the message read from FILE,
 whose .el variables are PAIRS."
-  (smtpmail-native-flush--with-message (smtpmail-native-flush--bytes file) pairs function))
+  (with-temp-buffer
+    (smtpmail-native-flush--insert file)
+    (smtpmail-native-flush--in-settings pairs (lambda (recipients _from) (funcall function recipients)))))
 
 (defun smtpmail-native-flush--connection-key ()
   "What decides the connection, from the variables as bound now.
@@ -96,17 +104,20 @@ Messages with equal keys can share one SMTP session."
 :message (the module's message plist); or :file and :missing t when a
 file is gone; or :file and :error TEXT when they cannot be read."
   (condition-case err
-      (let* ((pairs (smtpmail-native-queue--read-variables (concat file ".el")))
-             (bytes (smtpmail-native-flush--bytes file)))
-        (nconc (list :file file :pairs pairs :bytes bytes
-                     :held (smtpmail-native-queue--held pairs))
-               (smtpmail-native-flush--with-message
-                bytes pairs
-                (lambda (recipients)
-                  (list :key (smtpmail-native-flush--connection-key)
-                        :message (list :from (smtpmail-native--envelope-from)
-                                       :recipients (mapcar #'smtpmail-maybe-append-domain recipients)
-                                       :data (smtpmail-native--message-bytes)))))))
+      (let ((pairs (smtpmail-native-queue--read-variables (concat file ".el"))))
+        (with-temp-buffer
+          (smtpmail-native-flush--insert file)
+          (smtpmail-native-flush--in-settings
+           pairs
+           (lambda (recipients from)
+             ;; The buffer is unibyte: its bytes are what goes, as they are.
+             (let ((bytes (buffer-string)))
+               (list :file file :pairs pairs :bytes bytes
+                     :held (smtpmail-native-queue--held pairs)
+                     :key (smtpmail-native-flush--connection-key)
+                     :message (list :from from
+                                    :recipients (mapcar #'smtpmail-maybe-append-domain recipients)
+                                    :data bytes)))))))
     (file-missing (list :file file :missing t))
     (error (list :file file :error (error-message-string err)))))
 
