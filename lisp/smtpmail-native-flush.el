@@ -49,9 +49,10 @@
 
 (defun smtpmail-native-flush--in-settings (pairs function)
   "Call FUNCTION with the recipients and sender of the queued message here.
-The message is in this buffer; PAIRS are its .el variables.  FUNCTION runs under the server settings
-the message was queued with; without them, the current ones and
-`smtpmail-native-accounts'.  Return what FUNCTION returns."
+The message is in this buffer; PAIRS are its .el variables.  FUNCTION
+runs under the server settings the message was queued with; without
+them, the current ones and `smtpmail-native-accounts'.  Return what
+FUNCTION returns."
   (let ((recipients (alist-get 'smtpmail-recipient-address-list pairs))
         (stored (cl-remove-if-not (lambda (p) (memq (car p) smtpmail-native-flush--connection-variables))
                                   pairs)))
@@ -77,7 +78,7 @@ only."
     (smtpmail-native-flush--in-settings pairs (lambda (recipients _from) (funcall function recipients)))))
 
 (defun smtpmail-native-flush--insert (file)
-  "Insert the queued message FILE as the bytes it holds, in this unibyte buffer."
+  "Insert the bytes of the queued message FILE, this buffer made unibyte."
   (set-buffer-multibyte nil)
   ;; Literally: the file holds the message already encoded.
   (let ((coding-system-for-read 'no-conversion))

@@ -363,7 +363,7 @@ once the sink's output matches it.  Return the child's exit:
       (kill-buffer output))))
 
 (defun smtpmail-native-queue-tests--kill-at (function how n)
-  "A form for the child: SIGKILL itself HOW (:before or :after) the Nth call of FUNCTION."
+  "A form for the child: die HOW (:before, :after) the Nth call of FUNCTION."
   `(let ((calls 0))
      (advice-add ',function ,how (lambda (&rest _) (when (= (cl-incf calls) ,n) (kill-me))))))
 
