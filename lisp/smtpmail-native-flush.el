@@ -78,7 +78,9 @@ only."
     (smtpmail-native-flush--in-settings pairs (lambda (recipients _from) (funcall function recipients)))))
 
 (defun smtpmail-native-flush--insert (file)
-  "Insert the bytes of the queued message FILE, this buffer made unibyte."
+  "Replace this buffer's text with the bytes of the queued message FILE.
+The buffer is made unibyte."
+  (erase-buffer)
   (set-buffer-multibyte nil)
   ;; Literally: the file holds the message already encoded.
   (let ((coding-system-for-read 'no-conversion))
@@ -98,29 +100,33 @@ Messages with equal keys can share one SMTP session."
   (list smtpmail-smtp-server smtpmail-smtp-service smtpmail-stream-type smtpmail-smtp-user
         smtpmail-auth-supported smtpmail-native-trust-file))
 
-(defun smtpmail-native-flush--read (file)
+(defun smtpmail-native-flush--read (file &optional buffer)
   "Read the queued FILE and its .el file, once; return its item, a plist.
 :file FILE, :pairs (the .el variables), :bytes (the message), :held
 \(why it is held, or nil), :key (what decides its connection) and
 :message (the module's message plist); or :file and :missing t when a
-file is gone; or :file and :error TEXT when they cannot be read."
-  (condition-case err
-      (let ((pairs (smtpmail-native-queue--read-variables (concat file ".el"))))
-        (with-temp-buffer
-          (smtpmail-native-flush--insert file)
-          (smtpmail-native-flush--in-settings
-           pairs
-           (lambda (recipients from)
-             ;; The buffer is unibyte: its bytes are what goes, as they are.
-             (let ((bytes (buffer-string)))
-               (list :file file :pairs pairs :bytes bytes
-                     :held (smtpmail-native-queue--held pairs)
-                     :key (smtpmail-native-flush--connection-key)
-                     :message (list :from from
-                                    :recipients (mapcar #'smtpmail-maybe-append-domain recipients)
-                                    :data bytes)))))))
-    (file-missing (list :file file :missing t))
-    (error (list :file file :error (error-message-string err)))))
+file is gone; or :file and :error TEXT when they cannot be read.
+They are read in BUFFER, whose text is replaced (one buffer serves a
+whole flush); by default in a temporary one."
+  (if (not buffer)
+      (with-temp-buffer (smtpmail-native-flush--read file (current-buffer)))
+    (with-current-buffer buffer
+      (condition-case err
+          (let ((pairs (smtpmail-native-queue--variables-here (concat file ".el"))))
+            (smtpmail-native-flush--insert file)
+            (smtpmail-native-flush--in-settings
+             pairs
+             (lambda (recipients from)
+               ;; The buffer is unibyte: its bytes are what goes, as they are.
+               (let ((bytes (buffer-string)))
+                 (list :file file :pairs pairs :bytes bytes
+                       :held (smtpmail-native-queue--held pairs)
+                       :key (smtpmail-native-flush--connection-key)
+                       :message (list :from from
+                                      :recipients (mapcar #'smtpmail-maybe-append-domain recipients)
+                                      :data bytes))))))
+        (file-missing (list :file file :missing t))
+        (error (list :file file :error (error-message-string err)))))))
 
 (defun smtpmail-native-flush--groups (items)
   "Group the ITEMS that can share a session, keeping the queue's order.
@@ -214,7 +220,8 @@ error recorded; a 4xx or 530 is retried alone."
               (condition-case err
                   (smtpmail-native--call-module
                    #'smtpmail-native-send-batch session
-                   (smtpmail-native--trace-writer (plist-get session :host))
+                   ;; Without a transcript to keep, the module makes no lines at all.
+                   (and smtpmail-debug-info (smtpmail-native--trace-writer (plist-get session :host)))
                    (list :messages (mapcar (lambda (item) (plist-get item :message)) items)
                          :on-outcome on-outcome))
                 (smtpmail-native-interrupted
@@ -305,7 +312,13 @@ sends one when you know it did not arrive.  Return a plist
 \(:sent N :failed ((FILE . ERROR) ...) :held (FILE ...))."
   (interactive)
   (smtpmail-native-queue--recover)
-  (let* ((items (mapcar #'smtpmail-native-flush--read (smtpmail-native-queue--entries)))
+  (let* ((entries (smtpmail-native-queue--entries))
+         ;; A flush makes about 8 KB of garbage a message besides the messages: room for
+         ;; it, so that the heap is not scanned several times while the server waits.
+         (gc-cons-threshold (max gc-cons-threshold (min (* 16 1024 (length entries)) (* 64 1024 1024))))
+         (items (with-temp-buffer
+                  (let ((buffer (current-buffer)))
+                    (mapcar (lambda (file) (smtpmail-native-flush--read file buffer)) entries))))
          (held (cl-loop for item in items
                         when (plist-get item :held) collect (plist-get item :file)))
          (items (cl-remove-if (lambda (item) (plist-get item :held)) items))

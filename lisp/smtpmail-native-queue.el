@@ -152,9 +152,18 @@ The layout is `smtpmail-send-it''s: one setq, one variable a line."
   "Return the (VARIABLE . VALUE) pairs of the queued .el FILE.
 The form is read, never evaluated; like `smtpmail-send-queued-mail',
 anything but one setq is refused."
-  (let ((form (with-temp-buffer
+  (with-temp-buffer (smtpmail-native-queue--variables-here file)))
+
+(defun smtpmail-native-queue--variables-here (file)
+  "As `smtpmail-native-queue--read-variables', FILE read into this buffer.
+Whatever the buffer held is replaced; a flush reads every message's
+.el file in the one buffer."
+  (let ((form (progn
+                (erase-buffer)
+                (set-buffer-multibyte t)
                 (let ((coding-system-for-read 'utf-8))
                   (insert-file-contents file))
+                (goto-char (point-min))
                 (read (current-buffer)))))
     (unless (and (eq (car-safe form) 'setq) (cl-evenp (length (cdr form))))
       (error "Unexpected code in %S: %S" file form))
