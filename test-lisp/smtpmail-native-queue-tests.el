@@ -247,6 +247,25 @@ the queue marked held with the reason, and
         (should (= (smtpmail-native-queue-tests--copies dir) 2))
         (should (cdar (smtpmail-native-queue-tests--held)))))))
 
+(defun smtpmail-native-queue-tests--child (output queue port form)
+  "Start a child Emacs that evaluates FORM, smtpmail-native loaded; return it.
+Its output goes to the buffer OUTPUT; its queue is QUEUE (with this
+Emacs's index file name), its server the sink on PORT, in the clear."
+  (make-process
+   :name "child" :buffer output :noquery t :connection-type 'pipe
+   :command
+   (list (expand-file-name invocation-name invocation-directory)
+         "-Q" "--batch" "-L" smtpmail-native--lisp-directory
+         "--eval"
+         (prin1-to-string
+          `(progn
+             (setq smtpmail-native-module-file ,smtpmail-native-module-file
+                   smtpmail-queue-dir ,queue smtpmail-queue-index-file ,smtpmail-queue-index-file
+                   smtpmail-smtp-server "127.0.0.1" smtpmail-smtp-service ,port
+                   smtpmail-stream-type 'plain auth-sources nil user-mail-address "me@example.org")
+             (require 'smtpmail-native)
+             ,form)))))
+
 (ert-deftest smtpmail-native-queue-quit-awaiting-final-reply-holds ()
   "\\[keyboard-quit] while the server delays its verdict on the final dot: the message is held.
 A child Emacs sends through `smtpmail-native-send-it' to a sink that
@@ -256,42 +275,31 @@ it, the child gets SIGUSR2, which Emacs turns into a quit
 `smtpmail-native-interrupted' with :delivery `unknown', and the message
 is in the child's queue, held, so no later flush sends it twice."
   (pcase-let* ((`(,port . ,dir) (smtpmail-native-queue-tests--sink))
-               (queue (smtpmail-native-compat--file (format "queue-%d/" (random 1000000000))))
                (output (generate-new-buffer " *child*"))
                (child
-                (make-process
-                 :name "child" :buffer output :noquery t :connection-type 'pipe
-                 :command
-                 (list (expand-file-name invocation-name invocation-directory)
-                       "-Q" "--batch" "-L" smtpmail-native--lisp-directory
-                       "--eval"
-                       (prin1-to-string
-                        `(progn
-                           (setq smtpmail-native-module-file ,smtpmail-native-module-file
-                                 smtpmail-queue-dir ,queue smtpmail-smtp-server "127.0.0.1"
-                                 smtpmail-smtp-service ,port smtpmail-stream-type 'plain
-                                 auth-sources nil user-mail-address "me@example.org")
-                           (require 'smtpmail-native)
-                           (setq debug-on-event 'sigusr2 debugger (lambda (&rest _) nil))
-                           (add-hook 'smtpmail-native-send-failure-functions
-                                     (lambda (_id err file)
-                                       (princ (format "hook: %S %S %S\n" (car err)
-                                                      (plist-get (cddr err) :delivery)
-                                                      (and file t)))))
-                           (with-temp-buffer
-                             (insert "From: me@example.org\nTo: slowdot5@example.org\n"
-                                     "Subject: quit\n" mail-header-separator "\nbody\n")
-                             (condition-case err
-                                 (progn (smtpmail-native-send-it) (princ "sent\n"))
-                               (quit (princ "quit\n"))
-                               (error (princ (format "error: %S\n" err)))))
-                           (princ (format "held: %S\n"
-                                          (mapcar (lambda (file)
-                                                    (and (smtpmail-native-queue--held
-                                                          (smtpmail-native-queue--read-variables
-                                                           (concat file ".el")))
-                                                         t))
-                                                  (smtpmail-native-queue--entries))))))))))
+                (smtpmail-native-queue-tests--child
+                 output (smtpmail-native-compat--file (format "queue-%d/" (random 1000000000))) port
+                 '(progn
+                    (setq debug-on-event 'sigusr2 debugger (lambda (&rest _) nil))
+                    (add-hook 'smtpmail-native-send-failure-functions
+                              (lambda (_id err file)
+                                (princ (format "hook: %S %S %S\n" (car err)
+                                               (plist-get (cddr err) :delivery)
+                                               (and file t)))))
+                    (with-temp-buffer
+                      (insert "From: me@example.org\nTo: slowdot5@example.org\n"
+                              "Subject: quit\n" mail-header-separator "\nbody\n")
+                      (condition-case err
+                          (progn (smtpmail-native-send-it) (princ "sent\n"))
+                        (quit (princ "quit\n"))
+                        (error (princ (format "error: %S\n" err)))))
+                    (princ (format "held: %S\n"
+                                   (mapcar (lambda (file)
+                                             (and (smtpmail-native-queue--held
+                                                   (smtpmail-native-queue--read-variables
+                                                    (concat file ".el")))
+                                                  t))
+                                           (smtpmail-native-queue--entries))))))))
     (unwind-protect
         (progn
           (should (smtpmail-native-test-servers-sink-wait port "^stored 1$" 30))
@@ -330,25 +338,12 @@ function doing it.  With SINK-SAYS, a regexp, the child is killed
 once the sink's output matches it.  Return the child's exit:
 \(STATUS . CODE)."
   (let* ((output (generate-new-buffer " *child*"))
-         (child
-          (make-process
-           :name "child" :buffer output :noquery t :connection-type 'pipe
-           :command
-           (list (expand-file-name invocation-name invocation-directory)
-                 "-Q" "--batch" "-L" smtpmail-native--lisp-directory
-                 "--eval"
-                 (prin1-to-string
-                  `(progn
-                     (setq smtpmail-native-module-file ,smtpmail-native-module-file
-                           smtpmail-queue-dir ,smtpmail-queue-dir
-                           smtpmail-queue-index-file ,smtpmail-queue-index-file
-                           smtpmail-smtp-server "127.0.0.1" smtpmail-smtp-service ,port
-                           smtpmail-stream-type 'plain auth-sources nil
-                           user-mail-address "me@example.org")
-                     (require 'smtpmail-native)
-                     (defun kill-me (&rest _) (signal-process (emacs-pid) 'SIGKILL))
-                     ,kill
-                     (smtpmail-native-send-queued-mail)))))))
+         (child (smtpmail-native-queue-tests--child
+                 output smtpmail-queue-dir port
+                 `(progn
+                    (defun kill-me (&rest _) (signal-process (emacs-pid) 'SIGKILL))
+                    ,kill
+                    (smtpmail-native-send-queued-mail)))))
     (unwind-protect
         (let ((deadline (+ (float-time) 30)))
           (when sink-says
