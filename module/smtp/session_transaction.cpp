@@ -3,7 +3,6 @@
 #include "smtp/session.hpp"
 
 #include <algorithm>
-#include <utility>
 
 #include "smtp/commands.hpp"
 #include "smtp/encoder.hpp"
@@ -102,7 +101,8 @@ void Session::transmit(const MailOptions& mail, std::string_view message, SendRe
   std::vector<Reply> rcpt_replies;
   if (pipeline) {
     std::string batch;
-    const bool reset = std::exchange(reset_pending_, false);
+    const bool reset = reset_pending_;
+    reset_pending_ = false;
     if (reset) lines.insert(lines.begin(), "RSET");  // RFC 2920: RSET may open a group
     if (pipeline_data) lines.push_back("DATA");
     for (const auto& line : lines) {
