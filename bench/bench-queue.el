@@ -19,17 +19,20 @@
 
 ;;; Commentary:
 
-;; Run by bench/bench-queue, which starts the loopback sink and passes SINK_PORT and
-;; SMTPN_MODULE in the environment.  Queues 200 messages of about 1.5 KB with
-;; smtpmail's own `smtpmail-queue-mail' (so both flushes read the same format), then
-;; times `smtpmail-native-send-queued-mail'; queues them again and times Emacs's
-;; `smtpmail-send-queued-mail'.  Prints figures from one run; asserts nothing.
+;; Run by bench/bench-queue, which starts the loopback sink and passes SINK_PORT,
+;; SMTPN_MODULE and BENCH_RUNS in the environment.  Queues 200 messages of about 1.5 KB
+;; with smtpmail's own `smtpmail-queue-mail' (so both flushes read the same format),
+;; then times `smtpmail-native-send-queued-mail'; BENCH_RUNS times.  Queues them again
+;; and times Emacs's `smtpmail-send-queued-mail', once (it takes seconds).  Prints
+;; figures and the load average; asserts nothing.
 
 ;;; Code:
 
 (require 'smtpmail)
 (require 'message)
 (require 'cl-lib)
+(require 'seq)
+(require 'subr-x)
 
 (defvar smtpmail-native-module-file)
 (setq smtpmail-native-module-file (getenv "SMTPN_MODULE"))
@@ -67,6 +70,14 @@
     (funcall flush)
     (list (- (float-time) start) (bench-queue-files))))
 
+(defvar bench-runs (max 1 (string-to-number (or (getenv "BENCH_RUNS") "5"))))
+
+(defun bench-queue-load ()
+  "The load average, as /proc/loadavg has it (its first three fields)."
+  (with-temp-buffer
+    (insert-file-contents "/proc/loadavg")
+    (string-join (seq-take (split-string (buffer-string)) 3) " ")))
+
 (let ((smtpmail-smtp-server "127.0.0.1")
       (smtpmail-smtp-service bench-port)
       (smtpmail-stream-type 'plain)
@@ -76,15 +87,22 @@
       (user-mail-address "bench@example.org")
       (mail-specify-envelope-from nil)
       (inhibit-message t)
-      (smtpmail-queue-dir (expand-file-name "queue/" (getenv "HOME"))))
-  (let* ((native (bench-queue-time #'smtpmail-native-send-queued-mail))
+      (smtpmail-queue-dir (expand-file-name "queue/" (getenv "HOME")))
+      (load-before (bench-queue-load)))
+  (let* ((native (cl-loop repeat bench-runs collect (bench-queue-time #'smtpmail-native-send-queued-mail)))
+         (seconds (sort (mapcar #'car native) #'<))
+         (median (nth (/ (length seconds) 2) seconds))
          (lisp (bench-queue-time #'smtpmail-send-queued-mail)))
-    (princ (format "Flush of %d queued 1.5 KB messages, loopback sink, Emacs %s, one run\n"
-                   bench-count emacs-version))
-    (princ "| flush                            | seconds | left queued |\n")
-    (princ "|----------------------------------+---------+-------------|\n")
-    (princ (format "| smtpmail-native-send-queued-mail | %7.3f | %11d |\n" (car native) (cadr native)))
-    (princ (format "| smtpmail-send-queued-mail        | %7.3f | %11d |\n" (car lisp) (cadr lisp)))
-    (princ (format "smtpmail.el / native: %.1fx\n" (/ (car lisp) (car native))))))
+    (princ (format "Flush of %d queued 1.5 KB messages, loopback sink, Emacs %s; load average %s before, %s after\n"
+                   bench-count emacs-version load-before (bench-queue-load)))
+    (princ (format "native runs (s): %s\n" (mapconcat (lambda (r) (format "%.3f" (car r))) native " ")))
+    (princ "| flush                            | runs | median s | min s  | max s  | left queued |\n")
+    (princ "|----------------------------------+------+----------+--------+--------+-------------|\n")
+    (princ (format "| smtpmail-native-send-queued-mail | %4d | %8.3f | %6.3f | %6.3f | %11d |\n"
+                   bench-runs median (car seconds) (car (last seconds))
+                   (apply #'max (mapcar #'cadr native))))
+    (princ (format "| smtpmail-send-queued-mail        | %4d | %8.3f | %6.3f | %6.3f | %11d |\n"
+                   1 (car lisp) (car lisp) (car lisp) (cadr lisp)))
+    (princ (format "smtpmail.el / native median: %.1fx\n" (/ (car lisp) median)))))
 
 ;;; bench-queue.el ends here

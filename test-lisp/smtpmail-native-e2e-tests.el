@@ -427,20 +427,26 @@ and a message that starts in plain words and names the pin that would trust it."
 ;;;; Several messages, one session
 
 (ert-deftest smtpmail-native-e2e-batch-one-session-refusals-do-not-stop-it ()
+  "Refusals do not stop a batch; :on-outcome gets the very objects returned."
   (let* ((one (smtpmail-native-e2e--message "batch1"))
          (two (smtpmail-native-e2e--message "batch2"))
          (three (smtpmail-native-e2e--message "batch3"))
          (trace nil)
+         (seen nil)
          (outcomes
           (smtpmail-native-send-batch
            :host "localhost" :port (smtpmail-native-e2e--port "SMTP_PORT")
            :trust-file (smtpmail-native-e2e--get "CA_FILE") :stream-type 'starttls
            :user "alice" :password "wonderland-secret" :timeout 20
            :trace (lambda (lines) (dolist (l lines) (push l trace)))
+           :on-outcome (lambda (index outcome) (push (cons index outcome) seen))
            :messages (list (list :from "sender@example.org" :recipients '("rcpt@example.org") :data one)
                            (list :from "sender@example.org" :recipients '("reject-me@example.org") :data two)
                            (list :from "sender@example.org" :recipients '("rcpt@example.org") :data three)))))
     (should (= 3 (length outcomes)))
+    (should (equal (mapcar #'car (reverse seen)) '(0 1 2)))
+    (dotimes (i 3)
+      (should (eq (cdr (assq i seen)) (nth i outcomes))))
     (should (equal (plist-get (nth 0 outcomes) :accepted) '("rcpt@example.org")))
     (should (eq (car (nth 1 outcomes)) 'smtpmail-native-permanent-error))
     (should (equal (plist-get (cddr (nth 1 outcomes)) :code) 550))
@@ -457,12 +463,39 @@ and a message that starts in plain words and names the pin that would trust it."
     (should-not (smtpmail-native-e2e--delivered two))))
 
 (ert-deftest smtpmail-native-e2e-batch-connection-failure-reaches-every-message ()
-  (let ((outcomes (smtpmail-native-send-batch
-                   :host "127.0.0.1" :port 1 :timeout 5
-                   :messages (list (list :from "a@example.org" :recipients '("b@example.org") :data "x")
-                                   (list :from "a@example.org" :recipients '("c@example.org") :data "y")))))
+  (let* ((seen nil)
+         (outcomes (smtpmail-native-send-batch
+                    :host "127.0.0.1" :port 1 :timeout 5
+                    :on-outcome (lambda (index outcome) (push (cons index outcome) seen))
+                    :messages (list (list :from "a@example.org" :recipients '("b@example.org") :data "x")
+                                    (list :from "a@example.org" :recipients '("c@example.org") :data "y")))))
     (should (equal (mapcar #'car outcomes)
-                   '(smtpmail-native-connection-error smtpmail-native-connection-error)))))
+                   '(smtpmail-native-connection-error smtpmail-native-connection-error)))
+    (should (eq (cdr (assq 0 seen)) (nth 0 outcomes)))
+    (should (eq (cdr (assq 1 seen)) (nth 1 outcomes)))))
+
+(ert-deftest smtpmail-native-e2e-quit-pending-at-a-callback-reads-as-interrupted ()
+  "A C-g pending as the module is about to call Lisp stops the session with its outcome.
+It is set in the trace function (quitting held off) as the session
+goes to AUTH; the :password function comes next, with no wait between.
+The send signals `smtpmail-native-interrupted', :phase `auth',
+:delivery `not-sent', not a bare `quit' from inside the callback."
+  (let* ((after-tls nil)
+         (outcome
+          (condition-case err
+              (progn
+                (smtpmail-native-e2e--send
+                 :stream-type 'starttls :user "alice" :password (lambda () "wonderland-secret")
+                 :trace (lambda (lines)
+                          (when (member "C: STARTTLS" lines) (setq after-tls t))
+                          (when (and after-tls (cl-some (lambda (l) (string-prefix-p "C: EHLO" l)) lines))
+                            (let ((inhibit-quit t)) (setq quit-flag t)))))
+                'sent)
+            (smtpmail-native-interrupted err)
+            (quit 'quit))))
+    (should (eq (car-safe outcome) 'smtpmail-native-interrupted))
+    (should (eq (plist-get (cddr outcome) :phase) 'auth))
+    (should (eq (plist-get (cddr outcome) :delivery) 'not-sent))))
 
 ;;;; Secrets
 

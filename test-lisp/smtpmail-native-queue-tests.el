@@ -120,25 +120,28 @@ retried with a password prompt (smtpmail's behaviour without them)."
 
 (ert-deftest smtpmail-native-queue-interrupted-flush-resumes ()
   "A flush stopped by \\[keyboard-quit] leaves the rest queued; the next one sends it.
-The index has a name of its own here (`smtpmail-queue-index-file')."
+The index has a name of its own here (`smtpmail-queue-index-file').
+The C-g comes while the first message is being marked sent: it waits
+for the mark, then stops the session before the second message; the
+index is rewritten on the way out, and nothing is held."
   (smtpmail-native-queue-tests--with-queue
     (let* ((smtpmail-queue-index-file "my-index")
            (ids (cl-loop for i below 3
                          collect (smtpmail-native-compat--send (format "To: i%d@example.org\n" i))))
            (entries (smtpmail-native-queue-tests--index))
-           (drop (symbol-function 'smtpmail-native-queue--drop)))
-      ;; The three share one session; quit as soon as the first one has left the queue,
-      ;; which is before the second is sent.
-      (cl-letf (((symbol-function 'smtpmail-native-queue--drop)
+           (mark (symbol-function 'smtpmail-native-queue--mark-sent)))
+      ;; The three share one session; C-g as the first one leaves the queue.
+      (cl-letf (((symbol-function 'smtpmail-native-queue--mark-sent)
                  (lambda (&rest args)
-                   (apply drop args)
-                   (signal 'quit nil))))
+                   (apply mark args)
+                   (setq quit-flag t))))
         (should (eq 'quit (condition-case nil
                               (progn (smtpmail-native-send-queued-mail) 'finished)
                             (quit 'quit)))))
       (smtpmail-native-compat--one (nth 0 ids))
       (should-not (file-exists-p (nth 0 entries)))
       (should (equal (smtpmail-native-queue-tests--index) (cdr entries)))
+      (should (equal (mapcar #'cdr (smtpmail-native-queue-tests--held)) '(nil nil)))
       (should (equal (smtpmail-native-send-queued-mail) '(:sent 2 :failed nil :held nil)))
       (smtpmail-native-compat--one (nth 1 ids))
       (smtpmail-native-compat--one (nth 2 ids))
@@ -239,6 +242,25 @@ the queue marked held with the reason, and
         (should (= (smtpmail-native-queue-tests--copies dir) 2))
         (should (cdar (smtpmail-native-queue-tests--held)))))))
 
+(defun smtpmail-native-queue-tests--child (output queue port form)
+  "Start a child Emacs that evaluates FORM, smtpmail-native loaded; return it.
+Its output goes to the buffer OUTPUT; its queue is QUEUE (with this
+Emacs's index file name), its server the sink on PORT, in the clear."
+  (make-process
+   :name "child" :buffer output :noquery t :connection-type 'pipe
+   :command
+   (list (expand-file-name invocation-name invocation-directory)
+         "-Q" "--batch" "-L" smtpmail-native--lisp-directory
+         "--eval"
+         (prin1-to-string
+          `(progn
+             (setq smtpmail-native-module-file ,smtpmail-native-module-file
+                   smtpmail-queue-dir ,queue smtpmail-queue-index-file ,smtpmail-queue-index-file
+                   smtpmail-smtp-server "127.0.0.1" smtpmail-smtp-service ,port
+                   smtpmail-stream-type 'plain auth-sources nil user-mail-address "me@example.org")
+             (require 'smtpmail-native)
+             ,form)))))
+
 (ert-deftest smtpmail-native-queue-quit-awaiting-final-reply-holds ()
   "\\[keyboard-quit] while the server delays its verdict on the final dot: the message is held.
 A child Emacs sends through `smtpmail-native-send-it' to a sink that
@@ -248,42 +270,31 @@ it, the child gets SIGUSR2, which Emacs turns into a quit
 `smtpmail-native-interrupted' with :delivery `unknown', and the message
 is in the child's queue, held, so no later flush sends it twice."
   (pcase-let* ((`(,port . ,dir) (smtpmail-native-queue-tests--sink))
-               (queue (smtpmail-native-compat--file (format "queue-%d/" (random 1000000000))))
                (output (generate-new-buffer " *child*"))
                (child
-                (make-process
-                 :name "child" :buffer output :noquery t :connection-type 'pipe
-                 :command
-                 (list (expand-file-name invocation-name invocation-directory)
-                       "-Q" "--batch" "-L" smtpmail-native--lisp-directory
-                       "--eval"
-                       (prin1-to-string
-                        `(progn
-                           (setq smtpmail-native-module-file ,smtpmail-native-module-file
-                                 smtpmail-queue-dir ,queue smtpmail-smtp-server "127.0.0.1"
-                                 smtpmail-smtp-service ,port smtpmail-stream-type 'plain
-                                 auth-sources nil user-mail-address "me@example.org")
-                           (require 'smtpmail-native)
-                           (setq debug-on-event 'sigusr2 debugger (lambda (&rest _) nil))
-                           (add-hook 'smtpmail-native-send-failure-functions
-                                     (lambda (_id err file)
-                                       (princ (format "hook: %S %S %S\n" (car err)
-                                                      (plist-get (cddr err) :delivery)
-                                                      (and file t)))))
-                           (with-temp-buffer
-                             (insert "From: me@example.org\nTo: slowdot5@example.org\n"
-                                     "Subject: quit\n" mail-header-separator "\nbody\n")
-                             (condition-case err
-                                 (progn (smtpmail-native-send-it) (princ "sent\n"))
-                               (quit (princ "quit\n"))
-                               (error (princ (format "error: %S\n" err)))))
-                           (princ (format "held: %S\n"
-                                          (mapcar (lambda (file)
-                                                    (and (smtpmail-native-queue--held
-                                                          (smtpmail-native-queue--read-variables
-                                                           (concat file ".el")))
-                                                         t))
-                                                  (smtpmail-native-queue--entries))))))))))
+                (smtpmail-native-queue-tests--child
+                 output (smtpmail-native-compat--file (format "queue-%d/" (random 1000000000))) port
+                 '(progn
+                    (setq debug-on-event 'sigusr2 debugger (lambda (&rest _) nil))
+                    (add-hook 'smtpmail-native-send-failure-functions
+                              (lambda (_id err file)
+                                (princ (format "hook: %S %S %S\n" (car err)
+                                               (plist-get (cddr err) :delivery)
+                                               (and file t)))))
+                    (with-temp-buffer
+                      (insert "From: me@example.org\nTo: slowdot5@example.org\n"
+                              "Subject: quit\n" mail-header-separator "\nbody\n")
+                      (condition-case err
+                          (progn (smtpmail-native-send-it) (princ "sent\n"))
+                        (quit (princ "quit\n"))
+                        (error (princ (format "error: %S\n" err)))))
+                    (princ (format "held: %S\n"
+                                   (mapcar (lambda (file)
+                                             (and (smtpmail-native-queue--held
+                                                   (smtpmail-native-queue--read-variables
+                                                    (concat file ".el")))
+                                                  t))
+                                           (smtpmail-native-queue--entries))))))))
     (unwind-protect
         (progn
           (should (smtpmail-native-test-servers-sink-wait port "^stored 1$" 30))
@@ -299,5 +310,161 @@ is in the child's queue, held, so no later flush sends it twice."
           (should (= (smtpmail-native-queue-tests--copies dir) 1)))
       (when (process-live-p child) (delete-process child))
       (kill-buffer output))))
+
+;;;; A flush cut short: nothing lost, nothing sent twice
+
+(defun smtpmail-native-queue-tests--copies-of (dir id)
+  "How many copies of the message ID the sink stored in DIR."
+  (cl-count-if (lambda (file)
+                 (string-search (concat "X-Test-Id: " id "\r\n")
+                                (smtpmail-native-test-servers-read-file file)))
+               (directory-files dir t "\\`[0-9]+\\.eml\\'")))
+
+(defun smtpmail-native-queue-tests--queue (&rest recipients)
+  "Queue one message for each of RECIPIENTS; return their ids."
+  (let ((smtpmail-queue-mail t))
+    (mapcar (lambda (to) (smtpmail-native-compat--send (format "To: %s\n" to))) recipients)))
+
+(defun smtpmail-native-queue-tests--child-flush (port kill &optional sink-says)
+  "Run `smtpmail-native-send-queued-mail' in a child Emacs, on this queue, to PORT.
+KILL is a form the child evaluates first, to arrange to kill itself
+\(SIGKILL: no unwinding, as when Emacs is killed); `kill-me' is a
+function doing it.  With SINK-SAYS, a regexp, the child is killed
+once the sink's output matches it.  Return the child's exit:
+\(STATUS . CODE)."
+  (let* ((output (generate-new-buffer " *child*"))
+         (child (smtpmail-native-queue-tests--child
+                 output smtpmail-queue-dir port
+                 `(progn
+                    (defun kill-me (&rest _) (signal-process (emacs-pid) 'SIGKILL))
+                    ,kill
+                    (smtpmail-native-send-queued-mail)))))
+    (unwind-protect
+        (let ((deadline (+ (float-time) 30)))
+          (when sink-says
+            (should (smtpmail-native-test-servers-sink-wait port sink-says 30))
+            (signal-process child 'SIGKILL))
+          (while (and (process-live-p child) (< (float-time) deadline))
+            (accept-process-output child 0.05))
+          (ert-info ((with-current-buffer output (buffer-string)) :prefix "child: ")
+            (should-not (process-live-p child)))
+          (cons (process-status child) (process-exit-status child)))
+      (when (process-live-p child) (delete-process child))
+      (kill-buffer output))))
+
+(defun smtpmail-native-queue-tests--kill-at (function how n)
+  "A form for the child: die HOW (:before, :after) the Nth call of FUNCTION."
+  `(let ((calls 0))
+     (advice-add ',function ,how (lambda (&rest _) (when (= (cl-incf calls) ,n) (kill-me))))))
+
+(defmacro smtpmail-native-queue-tests--crash (kill &rest body)
+  "Queue three messages, flush them in a child Emacs killed as KILL says, run BODY.
+BODY sees `ids' (the three X-Test-Ids), `entries' (their queue files),
+`copies' (a function: how many copies of an id the server got) and
+`port' (the sink's)."
+  (declare (indent 1) (debug t))
+  `(pcase-let ((`(,port . ,dir) (smtpmail-native-queue-tests--sink)))
+     (smtpmail-native-queue-tests--with-sink port
+       (let* ((ids (smtpmail-native-queue-tests--queue "a@example.org" "b@example.org" "c@example.org"))
+              (entries (smtpmail-native-queue-tests--index))
+              (copies (lambda (id) (smtpmail-native-queue-tests--copies-of dir id))))
+         (should (equal (smtpmail-native-queue-tests--child-flush port ,kill) '(signal . 9)))
+         ,@body))))
+
+(defun smtpmail-native-queue-tests--held-file (file)
+  "Why the queued FILE is held, or nil."
+  (smtpmail-native-queue--held (smtpmail-native-queue--read-variables (concat file ".el"))))
+
+(ert-deftest smtpmail-native-queue-crash-after-accepted-before-marked ()
+  "Killed after the server accepted the second message, before its files went.
+The next flush holds it (the journal says it may be at the server)
+and sends the third: each message reached the server once."
+  (smtpmail-native-queue-tests--crash
+      (smtpmail-native-queue-tests--kill-at 'smtpmail-native-queue--mark-sent :before 2)
+    (should (= (funcall copies (nth 1 ids)) 1))
+    (should (file-exists-p (nth 1 entries)))
+    (let ((outcome (smtpmail-native-send-queued-mail)))
+      (should (equal (plist-get outcome :sent) 1))
+      (should (equal (plist-get outcome :held) (list (nth 1 entries)))))
+    (should (string-match-p "cut short" (smtpmail-native-queue-tests--held-file (nth 1 entries))))
+    (should (equal (mapcar copies ids) '(1 1 1)))
+    (should (equal (smtpmail-native-queue-tests--index) (list (nth 1 entries))))
+    (should-not (file-exists-p (smtpmail-native-queue--journal-file)))))
+
+(ert-deftest smtpmail-native-queue-crash-after-marked-before-index ()
+  "Killed once the second message's files are gone, before the index is rewritten.
+Its line, and the first's, are stale: our readers drop them.
+smtpmail's own flush stops at the first with a missing-file error,
+sending nothing and changing nothing.  Ours sends nothing twice: the
+third, which may have been in flight, is held; the index is cleaned."
+  (smtpmail-native-queue-tests--crash
+      (smtpmail-native-queue-tests--kill-at 'smtpmail-native-queue--mark-sent :after 2)
+    (should (equal (smtpmail-native-queue-tests--index) entries))
+    (should (equal (smtpmail-native-queue--entries) (list (nth 2 entries))))
+    (let ((smtpmail-stream-type 'plain))
+      (should-error (smtpmail-send-queued-mail) :type 'file-missing))
+    (should (equal (smtpmail-native-queue-tests--index) entries))
+    (should (equal (mapcar copies ids) '(1 1 0)))
+    (let ((outcome (smtpmail-native-send-queued-mail)))
+      (should (equal (plist-get outcome :sent) 0))
+      (should (equal (plist-get outcome :held) (list (nth 2 entries)))))
+    (should (equal (smtpmail-native-queue-tests--index) (list (nth 2 entries))))
+    (should (equal (directory-files smtpmail-queue-dir nil "\\`[0-9]")
+                   (list (file-name-nondirectory (nth 2 entries))
+                         (concat (file-name-nondirectory (nth 2 entries)) ".el"))))
+    ;; Sent when asked for: once.
+    (should (smtpmail-native-send-queued-message (nth 2 entries)))
+    (should (equal (mapcar copies ids) '(1 1 1)))))
+
+(ert-deftest smtpmail-native-queue-crash-during-index-rewrite ()
+  "Killed while the index is replaced: the old one stands, whole; nothing is sent again."
+  (smtpmail-native-queue-tests--crash
+      `(advice-add 'rename-file :before
+                   (lambda (_from to &rest _)
+                     (when (equal (expand-file-name to)
+                                  (expand-file-name smtpmail-queue-index-file smtpmail-queue-dir))
+                       (kill-me))))
+    (should (equal (smtpmail-native-queue-tests--index) entries))
+    (should (equal (mapcar copies ids) '(1 1 1)))
+    (should (equal (smtpmail-native-send-queued-mail) '(:sent 0 :failed nil :held nil)))
+    (should (equal (smtpmail-native-queue-tests--index) nil))
+    (should (equal (mapcar copies ids) '(1 1 1)))))
+
+(ert-deftest smtpmail-native-queue-crash-awaiting-verdict ()
+  "Killed after the second message's final dot, before the server's verdict: held, once."
+  (pcase-let ((`(,port . ,dir) (smtpmail-native-queue-tests--sink)))
+    (smtpmail-native-queue-tests--with-sink port
+      (let* ((ids (smtpmail-native-queue-tests--queue "a@example.org" "slowdot5@example.org"
+                                                      "c@example.org"))
+             (entries (smtpmail-native-queue-tests--index)))
+        ;; The sink answers the second dot 5 s late; once it has the message, SIGKILL.
+        (should (equal (smtpmail-native-queue-tests--child-flush port nil "^stored 2$")
+                       '(signal . 9)))
+        (let ((outcome (smtpmail-native-send-queued-mail)))
+          (should (equal (plist-get outcome :sent) 1))
+          (should (equal (plist-get outcome :held) (list (nth 1 entries)))))
+        (should (equal (mapcar (lambda (id) (smtpmail-native-queue-tests--copies-of dir id)) ids)
+                       '(1 1 1)))))))
+
+(ert-deftest smtpmail-native-queue-batch-unknown-delivery-held ()
+  "In a batch, the connection cut after the second message's dot: that one is held.
+With its reason; the third, never begun, stays queued with its error
+and is not held; the next flush sends the third only."
+  (pcase-let ((`(,port . ,dir) (smtpmail-native-queue-tests--sink)))
+    (smtpmail-native-queue-tests--with-sink port
+      (let* ((ids (smtpmail-native-queue-tests--queue "a@example.org" "dropafterdot@example.org"
+                                                      "c@example.org"))
+             (entries (smtpmail-native-queue-tests--index))
+             (outcome (smtpmail-native-send-queued-mail)))
+        (should (equal (plist-get outcome :sent) 1))
+        (should (equal (plist-get outcome :held) (list (nth 1 entries))))
+        (should (equal (mapcar #'car (plist-get outcome :failed)) (list (nth 2 entries))))
+        (should (string-match-p "delivery status unknown"
+                                (smtpmail-native-queue-tests--held-file (nth 1 entries))))
+        (should-not (smtpmail-native-queue-tests--held-file (nth 2 entries)))
+        (should (equal (smtpmail-native-send-queued-mail) (list :sent 1 :failed nil
+                                                                :held (list (nth 1 entries)))))
+        (should (equal (mapcar (lambda (id) (smtpmail-native-queue-tests--copies-of dir id)) ids)
+                       '(1 1 1)))))))
 
 ;;; smtpmail-native-queue-tests.el ends here

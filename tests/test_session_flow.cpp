@@ -131,6 +131,39 @@ TEST_CASE("with PIPELINING the envelope goes out in one write", "[session][pipel
   CHECK(x.transport.messages() == Lines{std::string(kMessage) + ".\r\n"});
 }
 
+TEST_CASE("a batch with PIPELINING: RSET opens the next envelope's write", "[session][pipelining][batch]") {
+  Exchange x;
+  x.server.ehlo = {"PIPELINING"};
+  x.prepare();
+  smtpn::smtp::Session session(x.transport, x.options);
+  const std::vector<smtpn::smtp::BatchItem> items(3, smtpn::smtp::BatchItem{x.mail, kMessage});
+
+  SECTION("each later message is one write: RSET, MAIL, RCPT, DATA") {
+    const auto outcomes = session.send_batch(items);
+    REQUIRE(outcomes.size() == 3);
+    for (const auto& o : outcomes) CHECK(o.result);
+    CHECK(writes_with(x, "RSET") ==
+          Lines(2, "RSET\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n"));
+    CHECK(x.transport.messages().size() == 3);
+    CHECK(x.transport.queued() == 0);
+  }
+  SECTION("RSET refused: the session ends there, that message and the next are not sent") {
+    x.server.on("RSET", {"554 5.5.0 no more"});
+    const auto outcomes = session.send_batch(items);
+    REQUIRE(outcomes.size() == 3);
+    CHECK(outcomes[0].result);
+    REQUIRE(outcomes[1].error);
+    CHECK(outcomes[1].error->code() == 554);
+    CHECK(outcomes[1].error->delivery == smtpn::smtp::Delivery::kNotSent);
+    REQUIRE(outcomes[2].error);
+    CHECK(outcomes[2].error->delivery == smtpn::smtp::Delivery::kNotSent);
+    // Nothing follows the refused group: no second message, and no QUIT the server,
+    // which took DATA, would read as message text.
+    CHECK(x.transport.messages().size() == 1);
+    CHECK(x.transport.lines().back() == "DATA");
+  }
+}
+
 TEST_CASE("pipelined replies are counted exactly however they arrive", "[session][pipelining]") {
   Exchange x;
   x.server.ehlo = {"PIPELINING"};

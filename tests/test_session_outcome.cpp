@@ -178,3 +178,27 @@ TEST_CASE("a batch: messages after a lost session are not sent; each outcome is 
   CHECK(outcomes[3].error->delivery == Delivery::kNotSent);
   CHECK(outcomes[3].error->host == "mx.test");
 }
+
+TEST_CASE("a batch whose connection failed: a callback that stops it reads as interrupted, nothing sent",
+          "[session][outcome][batch]") {
+  smtpn::smtp::SessionOptions options;
+  options.host = "127.0.0.1";
+  options.port = "1";  // nothing listens: refused at once
+  options.timeout_seconds = 5;
+  smtpn::smtp::MailOptions mail;
+  mail.from = "a@example.org";
+  mail.recipients = {"b@example.org"};
+  const std::vector<BatchItem> items(2, BatchItem{mail, kMessage});
+  std::size_t called = 0;
+  try {
+    smtpn::smtp::send_batch(options, items, [&](std::size_t, const smtpn::smtp::BatchOutcome&) {
+      ++called;
+      throw CallbackAbort{};
+    });
+    FAIL("no error");
+  } catch (const SmtpError& e) {
+    CHECK(e.kind() == Kind::kInterrupted);
+    CHECK(e.delivery == Delivery::kNotSent);
+  }
+  CHECK(called == 1);
+}

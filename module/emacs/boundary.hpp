@@ -53,9 +53,12 @@ class LispBoundary {
  private:
   void flush();  // may throw smtp::CallbackAbort
 
-  // Runs FN; a non-local exit is taken (the first one held is the one raised again).
+  // Runs FN; a non-local exit is taken (the first one held is the one raised again). A C-g
+  // pending before FN stops the session as the interrupt check would, so that it is reported
+  // with what became of the message, not raised as a bare `quit' inside FN.
   template <class Fn>
   auto capture(Fn fn) -> decltype(fn()) {
+    if (env_.should_quit()) throw smtp::CallbackAbort{};
     try {
       return fn();
     } catch (const PendingExit&) {

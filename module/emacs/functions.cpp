@@ -125,7 +125,8 @@ constexpr std::array kFunctions = {
                  "\\(closed with QUIT when possible) and is raised again as it was.\n"
                  "With :on-outcome, a function called with (INDEX OUTCOME) as soon as\n"
                  "each message's outcome is known (a queue can drop a sent message\n"
-                 "before the next one goes).\n\n"
+                 "before the next one goes); OUTCOME is the very object (`eq') the\n"
+                 "returned list holds.\n\n"
                  "(fn &rest ARGS)",
                  lisp_send_batch},
     FunctionSpec{"smtpmail-native-server-info", 0, emacs_variadic_function,

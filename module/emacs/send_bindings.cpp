@@ -78,21 +78,31 @@ emacs_value lisp_send_batch(Env& env, Args args) {
   std::vector<smtp::BatchItem> items;
   for (std::size_t i = 0; i < mails.size(); ++i) items.push_back({mails[i], bodies[i]});
 
-  auto outcome_value = [&](const smtp::BatchOutcome& o) {
-    return o.result ? send_result_plist(env, *o.result)
-                    : error_value(env, to_module_error(*o.error, ErrorKind::kInterrupted));
+  // Each outcome becomes a Lisp value once: :on-outcome gets the very object the result
+  // list holds (a caller may keep either), and it is not built twice.
+  std::vector<emacs_value> values(items.size(), nullptr);
+  auto outcome_value = [&](std::size_t index, const smtp::BatchOutcome& o) {
+    if (!values[index])
+      values[index] = o.result ? send_result_plist(env, *o.result)
+                               : error_value(env, to_module_error(*o.error, ErrorKind::kInterrupted));
+    return values[index];
   };
   smtp::Session::OutcomeFn on_outcome;
   if (const auto fn = kw.get(":on-outcome"); fn && !env.is_nil(*fn)) {
     if (!env.satisfies("functionp", *fn)) env.wrong_type("functionp", *fn);
     on_outcome = [&env, &boundary, &outcome_value, fn = *fn](std::size_t index, const smtp::BatchOutcome& o) {
-      boundary.guard([&] { env.call(fn, {env.integer(static_cast<std::intmax_t>(index)), outcome_value(o)}); });
+      // A C-g pending now would hit the call before FN runs, and a sent message would never
+      // be marked sent: the outcome goes first, then the session stops as C-g asked.
+      const bool quit = env.should_quit();
+      if (quit) env.consume_quit();
+      boundary.guard(
+          [&] { env.call(fn, {env.integer(static_cast<std::intmax_t>(index)), outcome_value(index, o)}); });
+      if (quit) throw smtp::CallbackAbort{};
     };
   }
   const auto outcomes =
       run_session(boundary, [&] { return smtp::send_batch(options, items, on_outcome); });
-  std::vector<emacs_value> values;
-  for (const auto& o : outcomes) values.push_back(outcome_value(o));
+  for (std::size_t i = 0; i < outcomes.size(); ++i) outcome_value(i, outcomes[i]);
   return env.list(values);
 }
 

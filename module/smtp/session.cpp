@@ -326,7 +326,14 @@ std::vector<BatchOutcome> send_batch(const SessionOptions& options, const std::v
   } catch (const SmtpError& e) {
     if (e.kind() == Kind::kInterrupted) throw;
     std::vector<BatchOutcome> outcomes(items.size(), BatchOutcome{std::nullopt, e});
-    for (std::size_t i = 0; i < items.size() && on_outcome; ++i) on_outcome(i, outcomes[i]);
+    try {
+      for (std::size_t i = 0; i < items.size() && on_outcome; ++i) on_outcome(i, outcomes[i]);
+    } catch (const CallbackAbort&) {
+      // The caller stopped us (as a session would report it): nothing was sent.
+      SmtpError stopped(Kind::kInterrupted, "stopped by the caller; the messages were not sent");
+      stopped.delivery = Delivery::kNotSent;
+      throw stopped;
+    }
     return outcomes;
   }
   return Session(*transport, options).send_batch(items, on_outcome);

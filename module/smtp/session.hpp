@@ -115,6 +115,7 @@ class Session {
   bool sending_ = false;  // send/send_batch, not probe: a failure says what became of the message
   bool dot_written_ = false;  // this transaction's final dot (or last BDAT byte) is on the wire
   bool mid_data_ = false;     // between 354/BDAT and the final reply: no command can be sent
+  bool reset_pending_ = false;  // a batch's RSET rides in the next pipelined envelope
 };
 
 SendResult send_mail(const SessionOptions& options, const MailOptions& mail, std::string_view message);

@@ -98,12 +98,22 @@ void Session::transmit(const MailOptions& mail, std::string_view message, SendRe
   std::vector<Reply> rcpt_replies;
   if (pipeline) {
     std::string batch;
+    const bool reset = reset_pending_;
+    reset_pending_ = false;
+    if (reset) lines.insert(lines.begin(), "RSET");  // RFC 2920: RSET may open a group
     if (pipeline_data) lines.push_back("DATA");
     for (const auto& line : lines) {
       if (options_.trace) options_.trace("C: " + line);
       batch.append(line).append("\r\n");
     }
     transport_.write_all(batch, net::Deadline::after_seconds(timeouts_.command));
+    if (reset) {
+      // The rest of the group is unread: refused, the session ends here, nothing sent.
+      const Reply reset_reply = read_reply(timeouts_.command);
+      if (reset_reply.klass() != 2)
+        throw SmtpError(Kind::kProtocol, "the server refused RSET between messages: " + reset_reply.summary(),
+                        reset_reply.code, reset_reply.enhanced, reset_reply.text());
+    }
     mail_reply = read_reply(timeouts_.command);
     for (std::size_t i = 0; i < mail.recipients.size(); ++i)
       rcpt_replies.push_back(read_reply(timeouts_.command));
@@ -211,9 +221,14 @@ std::vector<BatchOutcome> Session::send_batch(const std::vector<BatchItem>& item
       for (; next < items.size(); ++next) {
         if (!valid[next]) continue;
         if (!first) {
-          // A clean slate for every transaction after the first (RFC 5321 §4.1.1.5).
-          const Reply reset = command("RSET", timeouts_.command);
-          if (reset.klass() != 2) fail_reply(reset, "the server refused RSET between messages");
+          // A clean slate for every transaction after the first (RFC 5321 §4.1.1.5); with
+          // PIPELINING it goes with the next envelope, saving a round trip a message.
+          if (caps_.pipelining) {
+            reset_pending_ = true;
+          } else {
+            const Reply reset = command("RSET", timeouts_.command);
+            if (reset.klass() != 2) fail_reply(reset, "the server refused RSET between messages");
+          }
         }
         first = false;
         try {
