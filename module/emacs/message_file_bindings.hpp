@@ -1,0 +1,19 @@
+// Lisp bindings of message files: a memory file Emacs writes a message into with
+// write-region, then names as a send's :data, so no Lisp string of the message is made.
+#pragma once
+
+#include <optional>
+
+#include "common/byte_buffer.hpp"
+#include "emacs/function_table.hpp"
+
+namespace smtpn::emacs {
+
+emacs_value lisp_message_file(Env& env, Args args);
+emacs_value lisp_message_file_bytes(Env& env, Args args);
+emacs_value lisp_message_file_release(Env& env, Args args);
+
+// The bytes of the message file V names, or nullopt when V is not a message file.
+std::optional<ByteBuffer> message_file_bytes(Env& env, emacs_value v);
+
+}  // namespace smtpn::emacs
