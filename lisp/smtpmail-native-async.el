@@ -60,6 +60,7 @@
 (defvar smtpmail-native-send-delay)
 (defvar smtpmail-native-mode-line-indicator)
 (defvar smtpmail-native-warm-up)
+(defvar smtpmail-native-async)
 
 (declare-function smtpmail-native-queue "smtpmail-native-queue-ui" ())
 (declare-function smtpmail-native-jobs "smtpmail-native-jobs" ())

@@ -110,7 +110,8 @@ garbage collection it brings blocked Emacs for tens of milliseconds
 per 10 MB.  nil, or a module without them, passes the bytes as a string.")
 
 (defun smtpmail-native--write-piece (piece file offset)
-  "Write PIECE (see `smtpmail-native--message-pieces') into FILE at OFFSET, byte for byte."
+  "Write PIECE into FILE at OFFSET, byte for byte.
+PIECE is one of `smtpmail-native--message-pieces'."
   (with-current-buffer (if (stringp piece) (current-buffer) (car piece))
     (let ((coding-system-for-write 'no-conversion)
           (last-coding-system-used nil)

@@ -91,7 +91,6 @@ follows it; a multibyte one, or a message with Fcc, is prepared whole."
                  ("narrowed" narrow "Subject: narrowed\n" "sent\nNOT SENT\n")))
         (pcase-let* ((`(,label ,how ,headers ,body) variant)
                      (id (format "%s-%d" (smtpmail-native-compat--id) (cl-incf n)))
-                     (mail-mailer-swallows-blank-line (eq how t))
                      (fill (lambda ()
                              (when (eq how 'unibyte) (set-buffer-multibyte nil))
                              (insert "To: to@example.org\nFrom: sender@example.org\n"
@@ -99,24 +98,26 @@ follows it; a multibyte one, or a message with Fcc, is prepared whole."
                                      "Message-Id: <" id "@example.org>\nX-Test-Id: " id "\n"
                                      headers mail-header-separator "\n" body)
                              (when (eq how 'narrow)
-                               (narrow-to-region (point-min) (- (point-max) (length "NOT SENT\n"))))))
-                     (expected (smtpmail-native-compat--smtpmail-prepared fill)))
-          (ert-info (label)
-            (with-temp-buffer
-              (funcall fill)
-              (smtpmail-native-send-it)
-              (let ((smtpmail-queue-mail t))
-                (smtpmail-native-send-it)))
-            (should (equal (replace-regexp-in-string
-                            "\r\n" "\n" (smtpmail-native-test-servers-strip-received
-                                          (smtpmail-native-compat--one id)))
-                           expected))
-            (let ((queued (car (last (smtpmail-native-queue--entries)))))
-              (should (equal (with-temp-buffer
-                               (set-buffer-multibyte nil)
-                               (insert-file-contents-literally queued)
-                               (buffer-string))
-                             expected)))))))))
+                               (narrow-to-region (point-min) (- (point-max) (length "NOT SENT\n")))))))
+          ;; Obsolete, but smtpmail-send-it still obeys it: a newline after the headers.
+          (cl-progv '(mail-mailer-swallows-blank-line) (list (eq how t))
+            (let ((expected (smtpmail-native-compat--smtpmail-prepared fill)))
+              (ert-info (label)
+                (with-temp-buffer
+                  (funcall fill)
+                  (smtpmail-native-send-it)
+                  (let ((smtpmail-queue-mail t))
+                    (smtpmail-native-send-it)))
+                (should (equal (replace-regexp-in-string
+                                "\r\n" "\n" (smtpmail-native-test-servers-strip-received
+                                              (smtpmail-native-compat--one id)))
+                               expected))
+                (let ((queued (car (last (smtpmail-native-queue--entries)))))
+                  (should (equal (with-temp-buffer
+                                   (set-buffer-multibyte nil)
+                                   (insert-file-contents-literally queued)
+                                   (buffer-string))
+                                 expected)))))))))))
 
 (ert-deftest smtpmail-native-compat-aliases-and-fcc ()
   "Mail aliases are expanded and Fcc is written, by smtpmail-send-it's own code."
