@@ -82,8 +82,10 @@ follows it; a multibyte one, or a message with Fcc, is prepared whole."
           (n 0))
       (dolist (variant
                `(("ASCII, no final newline" nil "Subject: plain\n" "line\n.dot\nlast")
-                 ("non-ASCII header, swallowed blank line" t "Subject: Gr\u00fc\u00dfe\n"
+                 ("swallowed blank line" t "Subject: swallowed\n"
                   ,(concat mail-header-separator "\nFrom: body@example.org\n"))
+                 ;; (With a blank line swallowed too, smtpmail would split the MIME header.)
+                 ("non-ASCII header: a MIME header added" nil "Subject: Gr\u00fc\u00dfe\n" "ASCII\n")
                  ("unibyte, 8-bit body" unibyte
                   "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n"
                   "caf\303\251\n")

@@ -11,7 +11,6 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>
-#include <vector>
 
 namespace smtpn {
 namespace {
@@ -49,7 +48,7 @@ Spare take_spare(std::size_t size) {
 }
 
 // Keeps SPARE in place of the smallest kept file when it has more pages; closes the other.
-void give_back(Spare spare) {
+void keep(Spare spare) {
   if (spare.pages <= kSpareAtMost) {
     auto& s = spares();
     const std::lock_guard<std::mutex> lock(s.mutex);
@@ -59,6 +58,30 @@ void give_back(Spare spare) {
     if (smallest->fd < 0 || spare.pages > smallest->pages) std::swap(spare, *smallest);
   }
   if (spare.fd >= 0) close(spare.fd);
+}
+
+// Reserves (allocates) the pages of the first PAGES bytes of the empty file FD, leaving its
+// size 0: what is written next extends it to exactly the bytes written.
+void reserve(int fd, std::size_t pages) {
+#ifdef __linux__
+  if (pages > 0) fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(pages));
+#else
+  (void)fd;
+  (void)pages;
+#endif
+}
+
+// Empties SPARE and keeps it with its pages reserved again, on a thread of its own: a
+// message file never shows a previous message's bytes, and its size says what was written.
+void recycle(Spare spare) {
+  std::thread([spare] {
+    if (ftruncate(spare.fd, 0) != 0) {
+      close(spare.fd);
+      return;
+    }
+    reserve(spare.fd, spare.pages);
+    keep(spare);
+  }).detach();
 }
 
 int new_memory_file() {
@@ -75,7 +98,7 @@ std::shared_ptr<MessageFile> MessageFile::take(std::size_t size) {
   Spare spare = take_spare(size);
   if (spare.fd < 0) spare.fd = new_memory_file();
   if (spare.fd < 0) return nullptr;
-  return std::shared_ptr<MessageFile>(new MessageFile(spare.fd, size));
+  return std::shared_ptr<MessageFile>(new MessageFile(spare.fd, size, spare.pages));
 }
 
 void MessageFile::warm_up(std::size_t size) {
@@ -83,24 +106,15 @@ void MessageFile::warm_up(std::size_t size) {
   std::thread([size] {
     const int fd = new_memory_file();
     if (fd < 0) return;
-    // Writes every page now, off Emacs's thread: pages only reserved (fallocate) still made
-    // the first write into them slow.
-    const std::vector<char> zeros(std::size_t{1} << 20);
-    for (std::size_t at = 0; at < size; at += zeros.size()) {
-      const std::size_t n = std::min(zeros.size(), size - at);
-      if (pwrite(fd, zeros.data(), n, static_cast<off_t>(at)) != static_cast<ssize_t>(n)) {
-        close(fd);
-        return;
-      }
-    }
-    give_back(Spare{fd, size});
+    reserve(fd, size);
+    keep(Spare{fd, size});
   }).detach();
 }
 
 MessageFile::~MessageFile() {
   struct stat st {};
-  const std::size_t pages = fstat(fd_, &st) == 0 ? static_cast<std::size_t>(st.st_size) : 0;
-  give_back(Spare{fd_, pages});
+  const std::size_t written = fstat(fd_, &st) == 0 ? static_cast<std::size_t>(st.st_size) : 0;
+  recycle(Spare{fd_, std::max(written, reserved_)});
 }
 
 std::string MessageFile::path() const { return "/proc/self/fd/" + std::to_string(fd_); }
@@ -108,7 +122,7 @@ std::string MessageFile::path() const { return "/proc/self/fd/" + std::to_string
 ByteBuffer MessageFile::bytes() {
   struct stat st {};
   if (fstat(fd_, &st) != 0) throw std::runtime_error("cannot read the message file");
-  if (static_cast<std::size_t>(st.st_size) < size_)
+  if (static_cast<std::size_t>(st.st_size) != size_)
     throw std::runtime_error("the message file holds " + std::to_string(st.st_size) + " bytes, not the " +
                              std::to_string(size_) + " announced");
   if (size_ == 0) return ByteBuffer(0);
