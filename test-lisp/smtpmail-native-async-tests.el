@@ -415,10 +415,13 @@ the message is delivered or queued, and the password closures are gone."
     (let ((marker (format "body-marker-%d" (random 1000000000))))
       (smtpmail-native-compat--send "To: rcpt@example.org\n" (concat marker "\n"))
       (smtpmail-native-compat--send "To: reject-me@example.org\n" (concat marker "\n"))
-      ;; While they run, the jobs hold both (a retry needs them).
+      ;; While they run, the jobs hold both (a retry needs them); the message in a message
+      ;; file (or a string, without one).
       (let ((running (let ((print-length nil) (print-level nil))
                        (prin1-to-string smtpmail-native-async--jobs))))
-        (should (string-search marker running))
+        (dolist (job smtpmail-native-async--jobs)
+          (should (string-search marker (smtpmail-native--data-bytes
+                                         (smtpmail-native-async--job-data job)))))
         (should (string-search smtpmail-native-compat-password running)))
       (smtpmail-native-async-tests--settled)
       (should (equal (sort (mapcar #'smtpmail-native-async--job-state smtpmail-native-async--jobs)

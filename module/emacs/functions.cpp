@@ -214,8 +214,9 @@ constexpr std::array kFunctions = {
                  "(fn HANDLE)",
                  lisp_message_file_bytes},
     FunctionSpec{"smtpmail-native--message-file-release", 1, 1,
-                 "Let go of the message file HANDLE: its memory serves the next message\n"
-                 "once no send uses it.  HANDLE cannot be used again.  Not for direct use.\n\n"
+                 "Let go of the message file HANDLE, which cannot be used again.\n"
+                 "Its memory serves the next message once no send uses it.  Not for\n"
+                 "direct use.\n\n"
                  "(fn HANDLE)",
                  lisp_message_file_release},
     FunctionSpec{"smtpmail-native--jobs-drain", 0, 2,
