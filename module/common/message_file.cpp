@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace smtpn {
 namespace {
@@ -60,27 +61,24 @@ void keep(Spare spare) {
   if (spare.fd >= 0) close(spare.fd);
 }
 
-// Reserves (allocates) the pages of the first PAGES bytes of the empty file FD, leaving its
-// size 0: what is written next extends it to exactly the bytes written.
-void reserve(int fd, std::size_t pages) {
-#ifdef __linux__
-  if (pages > 0) fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(pages));
-#else
-  (void)fd;
-  (void)pages;
-#endif
+// Writes zeros over the first PAGES bytes of FD: its pages are allocated and written, so the
+// next message is written into ready memory (pages only reserved with fallocate made that
+// write ~20 ms per 10 MB slower), and no byte of an earlier message is left in them.
+bool zero(int fd, std::size_t pages) {
+  const std::vector<char> zeros(std::size_t{1} << 20);
+  for (std::size_t at = 0; at < pages; at += zeros.size()) {
+    const std::size_t n = std::min(zeros.size(), pages - at);
+    if (pwrite(fd, zeros.data(), n, static_cast<off_t>(at)) != static_cast<ssize_t>(n)) return false;
+  }
+  return true;
 }
 
-// Empties SPARE and keeps it with its pages reserved again, on a thread of its own: a
-// message file never shows a previous message's bytes, and its size says what was written.
+// Zeroes SPARE and keeps it, on a thread of its own: a message file never shows a previous
+// message's bytes.
 void recycle(Spare spare) {
   std::thread([spare] {
-    if (ftruncate(spare.fd, 0) != 0) {
-      close(spare.fd);
-      return;
-    }
-    reserve(spare.fd, spare.pages);
-    keep(spare);
+    if (zero(spare.fd, spare.pages)) keep(spare);
+    else close(spare.fd);
   }).detach();
 }
 
@@ -106,15 +104,15 @@ void MessageFile::warm_up(std::size_t size) {
   std::thread([size] {
     const int fd = new_memory_file();
     if (fd < 0) return;
-    reserve(fd, size);
-    keep(Spare{fd, size});
+    if (zero(fd, size)) keep(Spare{fd, size});
+    else close(fd);
   }).detach();
 }
 
 MessageFile::~MessageFile() {
   struct stat st {};
   const std::size_t written = fstat(fd_, &st) == 0 ? static_cast<std::size_t>(st.st_size) : 0;
-  recycle(Spare{fd_, std::max(written, reserved_)});
+  recycle(Spare{fd_, std::max(written, reserved_)});  // its size: never truncated
 }
 
 std::string MessageFile::path() const { return "/proc/self/fd/" + std::to_string(fd_); }
@@ -122,7 +120,7 @@ std::string MessageFile::path() const { return "/proc/self/fd/" + std::to_string
 ByteBuffer MessageFile::bytes() {
   struct stat st {};
   if (fstat(fd_, &st) != 0) throw std::runtime_error("cannot read the message file");
-  if (static_cast<std::size_t>(st.st_size) != size_)
+  if (static_cast<std::size_t>(st.st_size) < size_)
     throw std::runtime_error("the message file holds " + std::to_string(st.st_size) + " bytes, not the " +
                              std::to_string(size_) + " announced");
   if (size_ == 0) return ByteBuffer(0);
