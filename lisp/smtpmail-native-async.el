@@ -418,8 +418,9 @@ what a send loads on first use.  Once per session; nothing without
     (with-demoted-errors "smtpmail-native warm-up: %S"
       (smtpmail-native-module-load)
       (smtpmail-native--warm-up smtpmail-native-warm-up)
-      (require 'mail-utils)
-      (require 'rfc2047))))
+      ;; What smtpmail-send-it loads on its first call: the address parser, mail aliases.
+      (require 'mail-extr)
+      (require 'mailalias))))
 
 (defun smtpmail-native-async--warm-up-soon ()
   "Warm up for the first background send once Emacs is idle (a message is begun)."
