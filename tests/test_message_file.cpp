@@ -61,7 +61,8 @@ TEST_CASE("a released message file serves the next message, zeroed", "[message-f
   for (int i = 0; i < 500 && !next; ++i) {
     auto file = MessageFile::take(1000);
     REQUIRE(file);
-    if (file->path() == path) next = file;
+    if (file->path() == path)
+      next = file;
     else {
       others.push_back(file);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -18,7 +18,8 @@ class ByteBuffer {
   explicit ByteBuffer(std::size_t capacity);  // uninitialised bytes; size() == capacity
   // The first SIZE bytes of a read-only mapping of LENGTH bytes at START, unmapped on release;
   // OWNER (what the mapping shows) is held until then. Its data() must not be written.
-  static ByteBuffer mapped(void* start, std::size_t length, std::size_t size, std::shared_ptr<const void> owner);
+  static ByteBuffer mapped(void* start, std::size_t length, std::size_t size,
+                           std::shared_ptr<const void> owner);
   ~ByteBuffer();
   ByteBuffer(ByteBuffer&& other) noexcept;
   ByteBuffer& operator=(ByteBuffer&& other) noexcept;

@@ -77,8 +77,10 @@ bool zero(int fd, std::size_t pages) {
 // message's bytes.
 void recycle(Spare spare) {
   std::thread([spare] {
-    if (zero(spare.fd, spare.pages)) keep(spare);
-    else close(spare.fd);
+    if (zero(spare.fd, spare.pages))
+      keep(spare);
+    else
+      close(spare.fd);
   }).detach();
 }
 
@@ -104,8 +106,10 @@ void MessageFile::warm_up(std::size_t size) {
   std::thread([size] {
     const int fd = new_memory_file();
     if (fd < 0) return;
-    if (zero(fd, size)) keep(Spare{fd, size});
-    else close(fd);
+    if (zero(fd, size))
+      keep(Spare{fd, size});
+    else
+      close(fd);
   }).detach();
 }
 

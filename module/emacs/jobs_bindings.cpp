@@ -5,8 +5,8 @@
 #include <map>
 #include <memory>
 
-#include "emacs/errors.hpp"
 #include "common/message_file.hpp"
+#include "emacs/errors.hpp"
 #include "emacs/global_ref.hpp"
 #include "emacs/outcome.hpp"
 #include "emacs/session_args.hpp"
