@@ -28,6 +28,12 @@
 ;; talk SMTP -- is `smtpmail-native--via-smtp', which sends through the
 ;; module, hands the message to a background job, or writes the queue.
 ;; message.el's X-Message-SMTP-Method sends come here too.
+;;
+;; A body smtpmail would only copy (ASCII text, or a unibyte buffer's,
+;; without Fcc) is not given to it: it prepares the headers, and the
+;; body follows them as it is, written by Emacs into a memory file the
+;; module maps.  A 10 MB message then blocks Emacs for milliseconds, not
+;; the tens spent copying, scanning and collecting it.
 
 ;;; Code:
 
@@ -68,7 +74,9 @@ nil unless a background send is to wait `smtpmail-native-send-delay'.")
 ;;;###autoload (autoload 'smtpmail-native-send-it "smtpmail-native")
 (defun smtpmail-native-send-it ()
   "Send the current mail buffer like `smtpmail-send-it', natively.
-The message is prepared by `smtpmail-send-it' itself, then sent
+The message is prepared by `smtpmail-send-it' itself (its headers
+only, when the body is ASCII or unibyte and there is no Fcc: the
+body follows them as it is), then sent
 through the smtpmail-native module (or queued, with
 `smtpmail-queue-mail').  smtpmail's variables apply, and so do
 `smtpmail-auth-credentials', auth-source and `smtpmail-native-accounts'.

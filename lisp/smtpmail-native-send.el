@@ -135,13 +135,16 @@ returns, written by Emacs without making a string of them (see
          (file (and smtpmail-native--message-files
                     (smtpmail-native--message-file
                      (apply #'+ (mapcar #'smtpmail-native--piece-size pieces))))))
-    (if (not file)
-        (smtpmail-native--message-bytes)
-      (let ((offset 0))
-        (dolist (piece pieces)
-          (smtpmail-native--write-piece piece (car file) offset)
-          (setq offset (+ offset (smtpmail-native--piece-size piece)))))
-      (cdr file))))
+    (or (and file
+             (condition-case nil
+                 (let ((offset 0))
+                   (dolist (piece pieces)
+                     (smtpmail-native--write-piece piece (car file) offset)
+                     (setq offset (+ offset (smtpmail-native--piece-size piece))))
+                   (cdr file))
+               ;; No /proc to write through, say: the bytes, as a string, will do.
+               (file-error (smtpmail-native--release-data (cdr file)) nil)))
+        (smtpmail-native--message-bytes))))
 
 (defun smtpmail-native--data-bytes (data)
   "Return the bytes of DATA, the :data of a send: a string, or a message file."
