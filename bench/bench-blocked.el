@@ -1,4 +1,4 @@
-;;; bench-blocked.el --- Main-thread time blocked per 10 MB send  -*- lexical-binding: t; -*-
+;;; bench-blocked.el --- Main-thread time blocked per send  -*- lexical-binding: t; -*-
 
 ;;; Commentary:
 ;; Run by bench/bench-blocked, which starts the loopback sink and passes SINK_PORT,
@@ -9,7 +9,13 @@
 ;; than 2 ms is time the main thread could not run timers, process output or keys.  The
 ;; table gives the sum of those gaps and the largest one (each less the 1 ms period), and
 ;; how long the call that starts the send took to return (the whole send, when it is synchronous).
-;; Each method runs `bench-rounds' times; each column is the median of its rounds.
+;; Each method runs `bench-rounds' times (BENCH_ROUNDS) per message size, 10 MB and 100 KB;
+;; each column is the median of its rounds, the blocked one with the smallest and largest.
+;; With BENCH_FIRST set, it makes one send of the drop-in (background, 10 MB) only, the first
+;; of this Emacs, and prints its figures on one line; BENCH_FIRST=warm first does what
+;; beginning a message schedules for idle time (`smtpmail-native-async--warm-up') and waits
+;; a second, as a user writing the message would; BENCH_FIRST=cold waits without it.  A
+;; second send follows after the same pause, for comparison.
 ;; Prints figures; asserts nothing.
 
 ;;; Code:
@@ -27,15 +33,15 @@
 
 (defvar bench-port (string-to-number (getenv "SINK_PORT")))
 (defvar bench-async-dir (let ((d (getenv "ASYNC_DIR"))) (and d (not (string-empty-p d)) d)))
-(defvar bench-size (* 10 1024 1024))
-(defvar bench-rounds 5)
+(defvar bench-sizes (list (* 10 1024 1024) (* 100 1024)))
+(defvar bench-rounds (string-to-number (or (getenv "BENCH_ROUNDS") "5")))
 
 (defun bench-body (size)
   "About SIZE bytes of 76-column lines."
   (let ((line (concat (make-string 75 ?x) "\n")))
     (apply #'concat (make-list (/ size 76) line))))
 
-(defvar bench-body (bench-body bench-size))
+(defvar bench-body nil "The body of the messages sent now.")
 
 (defun bench-blocked (start done-p)
   "Call START, then wait for DONE-P.
@@ -129,24 +135,55 @@ BODY (default `bench-body') is the message body, LF line ends."
 (defun bench-row (label run)
   "Call RUN `bench-rounds' times; print row LABEL with each column's median.
 RUN returns a (BLOCKED LARGEST CALL) list of seconds."
-  (let ((results (cl-loop repeat bench-rounds collect (funcall run))))
-    (princ (apply #'format "| %-50s | %10.1f | %10.1f | %7.1f |\n" label
-                  (cl-loop for column from 0 below 3
+  (let* ((results (cl-loop repeat bench-rounds collect (funcall run)))
+         (blocked (mapcar #'car results)))
+    (princ (apply #'format "| %-50s | %7.1f | %13s | %7.1f | %7.1f |\n" label
+                  (* 1000 (bench-median blocked))
+                  (format "%.1f–%.1f" (* 1000 (apply #'min blocked)) (* 1000 (apply #'max blocked)))
+                  (cl-loop for column from 1 below 3
                            collect (* 1000 (bench-median
                                             (mapcar (lambda (r) (nth column r)) results))))))))
 
-(princ (format "Main thread blocked per send of a %d MB message (loopback sink), Emacs %s, median of %d\n"
-               (/ bench-size 1024 1024) emacs-version bench-rounds))
-(princ "| method                                             | blocked ms | largest ms | call ms |\n")
-(princ "|----------------------------------------------------+------------+------------+---------|\n")
-(bench-native-module-async)             ; warm-up: thread pool, channel, first big mapping
-(bench-row "smtpmail-native-send-async (module call)" #'bench-native-module-async)
-(bench-row "smtpmail-native-send-it, smtpmail-native-async t" (lambda () (bench-native-send-it t)))
-(bench-row "smtpmail-native-send-it (synchronous)" (lambda () (bench-native-send-it nil)))
-(bench-row "smtpmail-send-it (Emacs's smtpmail.el)" #'bench-smtpmail)
-(if bench-async-dir
-    (bench-row "async-smtpmail-send-it (async.el)" #'bench-async-el)
-  (princ "| async-smtpmail-send-it (async.el): not installed (apt-get install elpa-async) |\n"))
+(defun bench-table ()
+  "Print the table: each method, each size."
+  (princ (format "Main thread blocked per send (loopback sink), Emacs %s, median of %d rounds\n"
+                 emacs-version bench-rounds))
+  (princ "| method                                             | blocked | blocked range | largest | call ms |\n")
+  (princ "|----------------------------------------------------+---------+---------------+---------+---------|\n")
+  (dolist (size bench-sizes)
+    (setq bench-body (bench-body size))
+    (let ((tag (if (>= size (* 1024 1024)) (format "%d MB" (/ size 1024 1024))
+                 (format "%d KB" (/ size 1024)))))
+      (bench-native-module-async)       ; warm-up: thread pool, channel, first big mapping
+      (bench-row (format "%s: smtpmail-native-send-async (module call)" tag) #'bench-native-module-async)
+      (bench-native-send-it t)          ; warm-up: the message file of this size
+      (bench-row (format "%s: smtpmail-native-send-it, async" tag) (lambda () (bench-native-send-it t)))
+      (bench-row (format "%s: smtpmail-native-send-it (synchronous)" tag)
+                 (lambda () (bench-native-send-it nil)))
+      (bench-row (format "%s: smtpmail-send-it (Emacs's smtpmail.el)" tag) #'bench-smtpmail)
+      (when (>= size (* 1024 1024))
+        (if bench-async-dir
+            (bench-row (format "%s: async-smtpmail-send-it (async.el)" tag) #'bench-async-el)
+          (princ "| async-smtpmail-send-it (async.el): not installed (apt-get install elpa-async) |\n"))))))
+
+(defun bench-first (warm)
+  "Print the figures of this Emacs's first drop-in background send of 10 MB.
+And of the second, after the same pause.  WARM non-nil first runs
+what beginning a message schedules for idle time."
+  (setq bench-body (bench-body (car bench-sizes)))
+  (when warm
+    (let ((smtpmail-native-async t))
+      (smtpmail-native-async--warm-up)))
+  (dolist (label '("first" "second"))
+    ;; The user writing the message: its text is no longer in the processor's caches.
+    (sleep-for 1)
+    (princ (apply #'format "%s %.2f %.2f %.2f\n" label
+                  (mapcar (lambda (s) (* 1000 s)) (bench-native-send-it t))))))
+
+(pcase (getenv "BENCH_FIRST")
+  ((or 'nil "") (bench-table))
+  ("warm" (bench-first t) (kill-emacs 0))
+  (_ (bench-first nil) (kill-emacs 0)))
 
 ;; The copy of a 25 MB message out of the Lisp string (README: asynchronous sends): the first
 ;; call needs a new, larger buffer than the 10 MB sends above left behind; the next ones reuse

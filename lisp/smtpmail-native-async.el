@@ -49,6 +49,7 @@
 (declare-function smtpmail-native-job-status "ext:smtpmail-native-module" (job))
 (declare-function smtpmail-native-cancel-job "ext:smtpmail-native-module" (job))
 (declare-function smtpmail-native-set-max-jobs "ext:smtpmail-native-module" (n))
+(declare-function smtpmail-native--warm-up "ext:smtpmail-native-module" (size))
 (declare-function smtpmail-native--jobs-drain "ext:smtpmail-native-module"
                   (&optional process output))
 
@@ -56,6 +57,8 @@
 (defvar smtpmail-native-jobs-history)
 (defvar smtpmail-native-send-delay)
 (defvar smtpmail-native-mode-line-indicator)
+(defvar smtpmail-native-warm-up)
+(defvar smtpmail-native-async)
 
 (declare-function smtpmail-native-queue "smtpmail-native-queue-ui" ())
 (declare-function smtpmail-native-jobs "smtpmail-native-jobs" ())
@@ -72,7 +75,7 @@
 waiting (to retry), sent, failed, cancelled, held (the server may have
 it: queued, not resent by a flush), retried, undone.")
   host recipients subject message-id
-  (data nil :documentation "The message, until the job ends (then it is sent or queued).")
+  (data nil :documentation "The message (bytes, or a message file), until the job ends.")
   (variables nil :documentation "(VARIABLE . VALUE) pairs stored with the message if queued.")
   (args nil :documentation "The module's keyword arguments, reused by a retry; until the end.")
   (finish nil :documentation "Called with each attempt's outcome (credentials); until the end.")
@@ -129,7 +132,7 @@ and \\[smtpmail-native-undo-send] can take it back."
   (let* ((session (smtpmail-native--session))
          (host (plist-get session :host))
          (recipients (mapcar #'smtpmail-maybe-append-domain recipients))
-         (data (smtpmail-native--message-bytes))
+         (data (smtpmail-native--message-data))
          (job (smtpmail-native-async--job-create
                :id (cl-incf smtpmail-native-async--counter)
                :host host :recipients recipients :data data
@@ -254,6 +257,7 @@ An error is (ERROR-SYMBOL MESSAGE . PLIST)."
   "Drop what JOB no longer needs once it ended: the message and the credentials.
 The message is sent or in the queue; the arguments hold the password
 and token functions.  What is left is what the jobs list shows."
+  (smtpmail-native--release-data (smtpmail-native-async--job-data job))
   (setf (smtpmail-native-async--job-data job) nil
         (smtpmail-native-async--job-args job) nil
         (smtpmail-native-async--job-finish job) nil
@@ -279,7 +283,8 @@ and token functions.  What is left is what the jobs list shows."
   "Make sure JOB's message is in the queue with the error TEXT; return its file.
 HELD non-nil marks it held: the server may have it."
   (let ((file (or (smtpmail-native-async--job-queue-file job)
-                  (smtpmail-native-queue--add (smtpmail-native-async--job-data job)
+                  (smtpmail-native-queue--add (smtpmail-native--data-bytes
+                                               (smtpmail-native-async--job-data job))
                                               (smtpmail-native-async--job-recipients job)
                                               (smtpmail-native-async--job-variables job)))))
     (setf (smtpmail-native-async--job-queue-file job) file)
@@ -393,6 +398,35 @@ Also \"\" when `smtpmail-native-mode-line-indicator' is nil."
   (when-let ((buffer (get-buffer "*smtpmail-native jobs*")))
     (with-current-buffer buffer
       (revert-buffer))))
+
+;;;; The first send of a session, made ready while the user writes
+
+(defvar smtpmail-native-async--warm nil
+  "Non-nil once background sends were made ready in this session.")
+
+(defun smtpmail-native-async--warm-up ()
+  "Make the first background send as quick to start as the later ones.
+Load the module, start its workers, have it prepare
+`smtpmail-native-warm-up' bytes of memory for the message, and load
+what a send loads on first use.  Once per session; nothing without
+`smtpmail-native-async' or a built module."
+  (when (and smtpmail-native-async smtpmail-native-warm-up (not smtpmail-native-async--warm)
+             (smtpmail-native-module-file-name))
+    (setq smtpmail-native-async--warm t)
+    (with-demoted-errors "smtpmail-native warm-up: %S"
+      (smtpmail-native-module-load)
+      (smtpmail-native--warm-up smtpmail-native-warm-up)
+      ;; What smtpmail-send-it loads on its first call: the address parser, mail aliases.
+      (require 'mail-extr)
+      (require 'mailalias))))
+
+(defun smtpmail-native-async--warm-up-soon ()
+  "Warm up for the first background send once Emacs is idle (a message is begun)."
+  (unless smtpmail-native-async--warm
+    (run-with-idle-timer 1 nil #'smtpmail-native-async--warm-up)))
+
+(add-hook 'message-setup-hook #'smtpmail-native-async--warm-up-soon)
+(add-hook 'mail-setup-hook #'smtpmail-native-async--warm-up-soon)
 
 ;;;; Exiting Emacs: ask, and queue what is unsent
 

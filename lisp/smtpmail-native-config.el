@@ -71,23 +71,62 @@ address `mail-specify-envelope-from' asks for, the From address,
           (and from (cadr (mail-extract-address-components from))))
         (smtpmail-user-mail-address))))
 
+(defvar smtpmail-native--body nil
+  "The body of the message being sent, left out of its preparation, or nil.
+While `smtpmail-native-send-it' runs: (BUFFER START END), the text after
+the header separator of the mail buffer, which `smtpmail-send-it' was
+not given: the message it prepared (the headers) is followed by this
+text, and by a newline when the text does not end with one.")
+
+(defun smtpmail-native--piece (start end coding)
+  "Return the text from START to END in this buffer as a piece of the message.
+That is (BUFFER START END) when the text is its own bytes: a unibyte
+buffer, or ASCII text, which CODING (`smtpmail-code-conv-from') leaves
+as it is when it is nil or ASCII-compatible.  Otherwise the bytes, a
+unibyte string: the text encoded with CODING, or as raw text."
+  (if (or (not enable-multibyte-characters)
+          (and (= (- end start) (- (position-bytes end) (position-bytes start)))
+               (or (null coding) (coding-system-get coding :ascii-compatible-p))))
+      (list (current-buffer) start end)
+    (encode-coding-string (buffer-substring-no-properties start end)
+                          (if coding (coding-system-change-eol-conversion coding 'unix)
+                            'raw-text-unix))))
+
+(defun smtpmail-native--message-pieces ()
+  "Return this buffer's message as the pieces to send, in order.
+Each is a unibyte string or (BUFFER START END), text that is its own
+bytes (see `smtpmail-native--piece'): this buffer, then the text of
+`smtpmail-native--body' and the newline it may need."
+  (let ((coding smtpmail-code-conv-from))
+    (cons (smtpmail-native--piece (point-min) (point-max) coding)
+          (pcase smtpmail-native--body
+            (`(,buffer ,start ,end)
+             (with-current-buffer buffer
+               (cons (smtpmail-native--piece start end coding)
+                     (unless (eq (char-before end) ?\n)
+                       (list (if (or (null coding) (coding-system-get coding :ascii-compatible-p))
+                                 "\n"
+                               (encode-coding-string
+                                "\n" (coding-system-change-eol-conversion coding 'unix))))))))))))
+
+(defun smtpmail-native--piece-size (piece)
+  "Return the number of bytes of PIECE (see `smtpmail-native--message-pieces')."
+  (if (stringp piece) (string-bytes piece) (- (nth 2 piece) (nth 1 piece))))
+
 (defun smtpmail-native--message-bytes ()
-  "Return this buffer as the bytes `smtpmail-send-data' would send.
+  "Return this buffer's message as the bytes `smtpmail-send-data' would send.
 Text is encoded with `smtpmail-code-conv-from' when set (the coding
 system `smtpmail-send-it' selected), else as raw text.  ASCII-only
 text, which no such encoding changes, is returned as it is."
-  (let ((text (buffer-substring-no-properties (point-min) (point-max))))
-    (cond ((not (multibyte-string-p text)) text)
-          ;; Only ASCII (a MIME message usually is): every ASCII-compatible
-          ;; coding system leaves it as it is, and encoding 10 MB costs 50 ms.
-          ((and (= (length text) (string-bytes text))
-                (or (null smtpmail-code-conv-from)
-                    (coding-system-get smtpmail-code-conv-from :ascii-compatible-p)))
-           text)
-          (smtpmail-code-conv-from
-           (encode-coding-string
-            text (coding-system-change-eol-conversion smtpmail-code-conv-from 'unix)))
-          (t (encode-coding-string text 'raw-text-unix)))))
+  (let ((pieces (smtpmail-native--message-pieces)))
+    (cond ((cdr pieces)
+           (with-temp-buffer
+             (set-buffer-multibyte nil)
+             (dolist (piece pieces)
+               (if (stringp piece) (insert piece) (apply #'insert-buffer-substring piece)))
+             (buffer-substring-no-properties (point-min) (point-max))))
+          ((stringp (car pieces)) (car pieces))
+          (t (buffer-substring-no-properties (point-min) (point-max))))))
 
 (defun smtpmail-native--header (name)
   "Return the header NAME of the message in this buffer, or nil."

@@ -28,6 +28,12 @@
 ;; talk SMTP -- is `smtpmail-native--via-smtp', which sends through the
 ;; module, hands the message to a background job, or writes the queue.
 ;; message.el's X-Message-SMTP-Method sends come here too.
+;;
+;; A body smtpmail would only copy (ASCII text, or a unibyte buffer's,
+;; without Fcc) is not given to it: it prepares the headers, and the
+;; body follows them as it is, written by Emacs into a memory file the
+;; module maps.  A 10 MB message then blocks Emacs for milliseconds, not
+;; the tens spent copying, scanning and collecting it.
 
 ;;; Code:
 
@@ -65,22 +71,54 @@ nil unless a background send is to wait `smtpmail-native-send-delay'.")
 ;;;###autoload (autoload 'smtpmail-native-send-it "smtpmail-native")
 (defun smtpmail-native-send-it ()
   "Send the current mail buffer like `smtpmail-send-it', natively.
-The message is prepared by `smtpmail-send-it' itself, then sent
+The message is prepared by `smtpmail-send-it' itself (its headers
+only, when the body is ASCII or unibyte and there is no Fcc: the
+body follows them as it is), then sent
 through the smtpmail-native module (or queued, with
 `smtpmail-queue-mail').  smtpmail's variables apply, and so do
 `smtpmail-auth-credentials', auth-source and `smtpmail-native-accounts'.
 A failure signals an error \"Sending failed: ...\" as smtpmail does;
 the mail buffer is left as it was.
 Use it as `send-mail-function' and `message-send-mail-function'."
-  (let ((smtpmail-native--queue-mail smtpmail-queue-mail)
-        (smtpmail-queue-mail nil)
-        ;; message.el sends from a copy; sendmail.el from the mail buffer itself.
-        (smtpmail-native--composition
-         (and smtpmail-native-async (> smtpmail-native-send-delay 0)
-              (or smtpmail-native--composed
-                  (buffer-substring-no-properties (point-min) (point-max))))))
-    (cl-letf (((symbol-function 'smtpmail-via-smtp) #'smtpmail-native--via-smtp))
-      (smtpmail-send-it))))
+  (let* ((smtpmail-native--queue-mail smtpmail-queue-mail)
+         (smtpmail-queue-mail nil)
+         ;; message.el sends from a copy; sendmail.el from the mail buffer itself.
+         (smtpmail-native--composition
+          (and smtpmail-native-async (> smtpmail-native-send-delay 0)
+               (or smtpmail-native--composed
+                   (buffer-substring-no-properties (point-min) (point-max)))))
+         (body (smtpmail-native--separate-body))
+         (smtpmail-native--body (and body (list (current-buffer) (car body) (cdr body)))))
+    (save-restriction
+      ;; smtpmail-send-it copies, scans and encodes what it is given: the headers will do.
+      (when body (narrow-to-region (point-min) (car body)))
+      (cl-letf (((symbol-function 'smtpmail-via-smtp) #'smtpmail-native--via-smtp))
+        (smtpmail-send-it)))))
+
+(defun smtpmail-native--separate-body ()
+  "Return (START . END) of the body `smtpmail-send-it' can do without, or nil.
+That is the text after the header separator line, when smtpmail would
+only copy it: it is ASCII, or in a unibyte buffer, so it changes
+neither the coding system smtpmail chooses nor whether it adds a MIME
+header, and there is no Fcc header to copy it to a file.  nil when
+the body is empty or there is no separator before the first empty line."
+  (save-excursion
+    (goto-char (point-min))
+    (when (and (not (string-empty-p mail-header-separator))
+               (let ((case-fold-search nil))
+                 (re-search-forward (concat "^\\(?:" (regexp-quote mail-header-separator) "\\)?$")
+                                    nil t))
+               (< (match-beginning 0) (match-end 0)) ; the separator, not an empty line
+               (eq (char-after) ?\n))
+      (let ((start (1+ (point)))
+            (end (point-max)))
+        (and (< start end)
+             (or (not enable-multibyte-characters)
+                 (= (- end start) (- (position-bytes end) (position-bytes start))))
+             (progn (goto-char (point-min))
+                    (let ((case-fold-search t))
+                      (not (re-search-forward "^Fcc:" start t))))
+             (cons start end))))))
 
 (defun smtpmail-native--via-smtp (recipients buffer &rest _)
   "Send or queue BUFFER for RECIPIENTS; stands in for `smtpmail-via-smtp'.
@@ -90,6 +128,10 @@ AUTH truncation smtpmail applies (no secret reaches the message).
 When the server may have the message (the connection ended after it
 was sent, before the verdict), it is also held in the queue, where a
 flush leaves it alone.  \\[keyboard-quit] is passed on as a quit."
+  (when smtpmail-native--body
+    ;; The mail buffer as it was, while a password may be asked for.
+    (with-current-buffer (car smtpmail-native--body)
+      (narrow-to-region (point-min) (nth 2 smtpmail-native--body))))
   (with-current-buffer buffer
     (let ((settings (smtpmail-native--settings)))
       (cl-progv (mapcar #'car settings) (mapcar #'cdr settings)

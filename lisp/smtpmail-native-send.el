@@ -39,6 +39,9 @@
 
 (declare-function smtpmail-native-send "ext:smtpmail-native-module" (&rest args))
 (declare-function smtpmail-native-server-info "ext:smtpmail-native-module" (&rest args))
+(declare-function smtpmail-native--message-file "ext:smtpmail-native-module" (size))
+(declare-function smtpmail-native--message-file-bytes "ext:smtpmail-native-module" (handle))
+(declare-function smtpmail-native--message-file-release "ext:smtpmail-native-module" (handle))
 
 (defvar smtpmail-native-trust-file)
 (defvar smtpmail-native-allow-plaintext-auth)
@@ -93,6 +96,63 @@ of %s is not verified" host)))
         (if (string-match-p allow host) t 'loopback)
       allow)))
 
+
+;;;; The message, handed to the module
+
+(defvar smtpmail-native--message-files t
+  "Non-nil means the message reaches the module through a message file.
+Emacs writes it there itself (`write-region'), where the module maps
+it: no Lisp string of the message is made, whose allocation and the
+garbage collection it brings blocked Emacs for tens of milliseconds
+per 10 MB.  nil, or a module without them, passes the bytes as a string.")
+
+(defun smtpmail-native--write-piece (piece file offset)
+  "Write PIECE into FILE at OFFSET, byte for byte.
+PIECE is one of `smtpmail-native--message-pieces'."
+  (with-current-buffer (if (stringp piece) (current-buffer) (car piece))
+    (let ((coding-system-for-write 'no-conversion)
+          (last-coding-system-used nil)
+          (file-name-handler-alist nil)
+          (create-lockfiles nil)
+          (write-region-annotate-functions nil)
+          (write-region-post-annotation-function nil)
+          (buffer-file-format nil)
+          (write-region-inhibit-fsync t))
+      ;; APPEND an integer: written at OFFSET, the file not truncated (its pages stay).
+      (if (stringp piece)
+          (write-region piece nil file offset 0)
+        (write-region (nth 1 piece) (nth 2 piece) file offset 0)))))
+
+(defun smtpmail-native--message-data ()
+  "Return this buffer's message as the :data of a module send.
+A message file holding the bytes `smtpmail-native--message-bytes'
+returns, written by Emacs without making a string of them (see
+`smtpmail-native--message-files'), or where there is none those bytes."
+  (let* ((pieces (smtpmail-native--message-pieces))
+         (file (and smtpmail-native--message-files
+                    (smtpmail-native--message-file
+                     (apply #'+ (mapcar #'smtpmail-native--piece-size pieces))))))
+    (or (and file
+             (condition-case nil
+                 (let ((offset 0))
+                   (dolist (piece pieces)
+                     (smtpmail-native--write-piece piece (car file) offset)
+                     (setq offset (+ offset (smtpmail-native--piece-size piece))))
+                   (cdr file))
+               ;; No /proc to write through, say: the bytes, as a string, will do.
+               (file-error (smtpmail-native--release-data (cdr file)) nil)))
+        (smtpmail-native--message-bytes))))
+
+(defun smtpmail-native--data-bytes (data)
+  "Return the bytes of DATA, the :data of a send: a string, or a message file."
+  (if (stringp data) data (smtpmail-native--message-file-bytes data)))
+
+(defun smtpmail-native--release-data (data)
+  "Let go of DATA, the :data of sends that ended.
+A message file's memory then serves the next message at once, not
+once garbage collection finds the file unused."
+  (unless (or (null data) (stringp data))
+    (smtpmail-native--message-file-release data)))
 
 ;;;; Outcomes as data
 
@@ -227,7 +287,7 @@ signal a `smtpmail-native-error' when sending fails, a `user-error'
 when the module is not built."
   (smtpmail-native--ensure-module)
   (let* ((from (with-current-buffer buffer (smtpmail-native--envelope-from)))
-         (data (with-current-buffer buffer (smtpmail-native--message-bytes)))
+         (data (with-current-buffer buffer (smtpmail-native--message-data)))
          (recipients (mapcar #'smtpmail-maybe-append-domain recipients))
          (message-args (list :from from :recipients recipients :data data))
          (session (smtpmail-native--session))
@@ -235,40 +295,43 @@ when the module is not built."
          (attempt 1)
          (asked-trust nil)
          (result nil))
-    (while (not result)
-      (condition-case err
-          (setq result (smtpmail-native--call-module #'smtpmail-native-send session trace
-                                                     message-args))
-        (smtpmail-native-tls-error
-         ;; A certificate that did not verify (:verify-error): ask once, as the NSM does.
-         (unless (and (smtpmail-native--outcome err :verify-error) (not asked-trust)
-                      (setq asked-trust t)
-                      (smtpmail-native-trust--query (plist-get session :host)
-                                                    (plist-get session :port) (cddr err)))
-           (signal (car err) (cdr err)))
-         (funcall trace (list "* retrying with the certificate the user trusted")))
-        (smtpmail-native-auth-error
-         (let ((err (smtpmail-native--error-with
-                     err :user (plist-get session :user)
-                     :credential-source (plist-get session :credential-source)
-                     :host (plist-get session :host) :port (plist-get session :port))))
-           (signal (car err) (cdr err))))
-        (smtpmail-native-temporary-error
-         (unless (and (< attempt (min smtpmail-retries smtpmail-native--sync-attempts))
-                      (eq (smtpmail-native--outcome err :delivery) 'not-sent))
-           (signal (car err) (cdr err)))
-         (message "Got transient error code %s when sending; retrying attempt %d..."
-                  (smtpmail-native--outcome err :code) attempt)
-         (funcall trace (list (format "* retrying after %s (attempt %d)"
-                                      (smtpmail-native--outcome err :code) attempt)))
-         (cl-incf attempt)
-         (sleep-for 1))
-        (smtpmail-native-permanent-error
-         (unless (and (not (plist-get session :ask)) (smtpmail-native--auth-would-help err session))
-           (signal (car err) (cdr err)))
-         (funcall trace (list "* retrying with credentials, as the server asks for them"))
-         (setq session (smtpmail-native--session t)))))
-    result))
+    (unwind-protect
+        (progn
+          (while (not result)
+            (condition-case err
+                (setq result (smtpmail-native--call-module #'smtpmail-native-send session trace
+                                                           message-args))
+              (smtpmail-native-tls-error
+               ;; A certificate that did not verify (:verify-error): ask once, as the NSM does.
+               (unless (and (smtpmail-native--outcome err :verify-error) (not asked-trust)
+                            (setq asked-trust t)
+                            (smtpmail-native-trust--query (plist-get session :host)
+                                                          (plist-get session :port) (cddr err)))
+                 (signal (car err) (cdr err)))
+               (funcall trace (list "* retrying with the certificate the user trusted")))
+              (smtpmail-native-auth-error
+               (let ((err (smtpmail-native--error-with
+                           err :user (plist-get session :user)
+                           :credential-source (plist-get session :credential-source)
+                           :host (plist-get session :host) :port (plist-get session :port))))
+                 (signal (car err) (cdr err))))
+              (smtpmail-native-temporary-error
+               (unless (and (< attempt (min smtpmail-retries smtpmail-native--sync-attempts))
+                            (eq (smtpmail-native--outcome err :delivery) 'not-sent))
+                 (signal (car err) (cdr err)))
+               (message "Got transient error code %s when sending; retrying attempt %d..."
+                        (smtpmail-native--outcome err :code) attempt)
+               (funcall trace (list (format "* retrying after %s (attempt %d)"
+                                            (smtpmail-native--outcome err :code) attempt)))
+               (cl-incf attempt)
+               (sleep-for 1))
+              (smtpmail-native-permanent-error
+               (unless (and (not (plist-get session :ask)) (smtpmail-native--auth-would-help err session))
+                 (signal (car err) (cdr err)))
+               (funcall trace (list "* retrying with credentials, as the server asks for them"))
+               (setq session (smtpmail-native--session t)))))
+          result)
+      (smtpmail-native--release-data data))))
 
 ;;;; What the user reads, and the hooks
 

@@ -226,6 +226,19 @@ delay, the message is queued."
     :package-version '(smtpmail-native . "0.2.0")
     :group 'smtpmail-native)
 
+  (defcustom smtpmail-native-warm-up (* 16 1024 1024)
+    "How the first background send is made ready while you write, or nil.
+With `smtpmail-native-async' set, starting a message (`message-mode'
+or `mail-mode') loads the module and starts its worker threads in
+idle time, and a thread of the module's own prepares this many bytes
+of memory for the message, kept for the next ones: the first send
+of a session then blocks Emacs no longer than the later ones.  0
+prepares no memory (a first large send pays for its pages, about
+30 ms per 10 MB); nil does none of it."
+    :type '(choice (const :tag "Nothing" nil) (natnum :tag "Bytes of memory"))
+    :package-version '(smtpmail-native . "0.2.0")
+    :group 'smtpmail-native)
+
   (defcustom smtpmail-native-mode-line-indicator t
     "Non-nil means the mode line shows the background sends in progress.
 For example \" Sending 2 mails… 45%\"; nil shows nothing there

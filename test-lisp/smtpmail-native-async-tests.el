@@ -415,10 +415,13 @@ the message is delivered or queued, and the password closures are gone."
     (let ((marker (format "body-marker-%d" (random 1000000000))))
       (smtpmail-native-compat--send "To: rcpt@example.org\n" (concat marker "\n"))
       (smtpmail-native-compat--send "To: reject-me@example.org\n" (concat marker "\n"))
-      ;; While they run, the jobs hold both (a retry needs them).
+      ;; While they run, the jobs hold both (a retry needs them); the message in a message
+      ;; file (or a string, without one).
       (let ((running (let ((print-length nil) (print-level nil))
                        (prin1-to-string smtpmail-native-async--jobs))))
-        (should (string-search marker running))
+        (dolist (job smtpmail-native-async--jobs)
+          (should (string-search marker (smtpmail-native--data-bytes
+                                         (smtpmail-native-async--job-data job)))))
         (should (string-search smtpmail-native-compat-password running)))
       (smtpmail-native-async-tests--settled)
       (should (equal (sort (mapcar #'smtpmail-native-async--job-state smtpmail-native-async--jobs)
@@ -522,6 +525,44 @@ again (the sink's next connection would be number 2)."
         (should (string-match-p "1 mail is still being sent" (car asked)))
         (cl-letf (((symbol-function 'yes-or-no-p) (lambda (_) t)))
           (should (smtpmail-native-async--kill-emacs-query)))))))
+
+(defun smtpmail-native-async-tests--after-beginning-a-message (async warm-up)
+  "What a fresh Emacs has ready once a message is begun and Emacs was idle.
+ASYNC and WARM-UP are `smtpmail-native-async' and `smtpmail-native-warm-up'.
+Return (MODULE-LOADED WORKERS-STARTED MAIL-EXTR MAILALIAS), from a child Emacs."
+  (let* ((lisp-dir (file-name-directory (locate-library "smtpmail-native")))
+         (program
+          `(progn
+             (setq smtpmail-native-module-file ,smtpmail-native-module-file)
+             (require 'smtpmail-native)
+             (setq smtpmail-native-async ,async smtpmail-native-warm-up ,warm-up)
+             (message-mail "to@example.org" "warm")
+             ;; Idle timers do not run in batch mode: run the one beginning the message set.
+             (dolist (timer timer-idle-list)
+               (when (eq (timer--function timer) #'smtpmail-native-async--warm-up)
+                 (funcall (timer--function timer))))
+             (prin1 (list (featurep 'smtpmail-native-module)
+                          (and (get-process " *smtpmail-native-jobs*") t)
+                          (featurep 'mail-extr) (featurep 'mailalias)))))
+         (process-environment (append smtpmail-native-test-servers-sanitizer-environment
+                                      process-environment)))
+    (with-temp-buffer
+      (should (eq 0 (call-process (expand-file-name invocation-name invocation-directory)
+                                  nil '(t nil) nil "-Q" "--batch" "-L" lisp-dir
+                                  "--eval" (prin1-to-string program))))
+      (car (read-from-string (buffer-string))))))
+
+(ert-deftest smtpmail-native-async-warm-up-when-a-message-is-begun ()
+  "Beginning a message gets the first background send ready in idle time.
+The module is loaded, its workers and doorbell started, and what
+`smtpmail-send-it' loads on first use is loaded; not without
+`smtpmail-native-async', nor with `smtpmail-native-warm-up' nil."
+  (should (equal (smtpmail-native-async-tests--after-beginning-a-message t (* 1024 1024))
+                 '(t t t t)))
+  (should (equal (seq-take (smtpmail-native-async-tests--after-beginning-a-message nil (* 1024 1024)) 2)
+                 '(nil nil)))
+  (should (equal (seq-take (smtpmail-native-async-tests--after-beginning-a-message t nil) 2)
+                 '(nil nil))))
 
 (ert-deftest smtpmail-native-async-exit-leaves-message-queued ()
   "A batch Emacs exiting while its send runs leaves the message in the queue."

@@ -50,6 +50,79 @@
           (should (string-match-p "with esmtps .*(envelope-from <sender@example.org>)"
                                   (smtpmail-native-compat--received bytes))))))))
 
+;; What Emacs's own `smtpmail-send-it' hands to `smtpmail-via-smtp' for the buffer FILL
+;; makes, encoded as smtpmail encodes it, with LF line ends.
+(defun smtpmail-native-compat--smtpmail-prepared (fill)
+  "The bytes `smtpmail-send-it' prepares from a buffer FILL (a function) fills."
+  (let ((prepared nil))
+    (with-temp-buffer
+      (funcall fill)
+      (cl-letf (((symbol-function 'smtpmail-via-smtp)
+                 (lambda (_recipients buffer &rest _)
+                   (with-current-buffer buffer
+                     (setq prepared (encode-coding-string
+                                     (buffer-string)
+                                     (if smtpmail-code-conv-from
+                                         (coding-system-change-eol-conversion
+                                          smtpmail-code-conv-from 'unix)
+                                       'raw-text-unix))))
+                   nil)))
+        (smtpmail-send-it)))
+    prepared))
+
+(ert-deftest smtpmail-native-compat-prepared-bytes-like-smtpmail ()
+  "The bytes sent and queued are those `smtpmail-send-it' prepares, whichever way.
+An ASCII or unibyte body is left out of smtpmail's preparation and
+follows it; a multibyte one, or a message with Fcc, is prepared whole.
+Each message reaches the module through a memory file, and again as a
+string (`smtpmail-native--message-files' nil, as without memory files)."
+  (smtpmail-native-compat--with-smtp
+    (let ((smtpmail-queue-dir (file-name-as-directory (smtpmail-native-compat--file "prepared-queue")))
+          (n 0)
+          (variants
+           `(("ASCII, no final newline" nil "Subject: plain\n" "line\n.dot\nlast")
+             ("swallowed blank line" t "Subject: swallowed\n"
+              ,(concat mail-header-separator "\nFrom: body@example.org\n"))
+             ;; (With a blank line swallowed too, smtpmail would split the MIME header.)
+             ("non-ASCII header: a MIME header added" nil "Subject: Gr\u00fc\u00dfe\n" "ASCII\n")
+             ("unibyte, 8-bit body" unibyte
+              "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n"
+              "caf\303\251\n")
+             ("multibyte non-ASCII body" nil "Subject: x\n" "caf\u00e9\n")
+             ("narrowed" narrow "Subject: narrowed\n" "sent\nNOT SENT\n"))))
+      (dolist (files '(t nil))
+        (dolist (variant variants)
+          (pcase-let* ((`(,label ,how ,headers ,body) variant)
+                       (smtpmail-native--message-files files)
+                       (id (format "%s-%d" (smtpmail-native-compat--id) (cl-incf n)))
+                       (fill (lambda ()
+                               (when (eq how 'unibyte) (set-buffer-multibyte nil))
+                               (insert "To: to@example.org\nFrom: sender@example.org\n"
+                                       "Date: Sat, 05 Dec 2026 08:00:00 +0000\n"
+                                       "Message-Id: <" id "@example.org>\nX-Test-Id: " id "\n"
+                                       headers mail-header-separator "\n" body)
+                               (when (eq how 'narrow)
+                                 (narrow-to-region (point-min) (- (point-max) (length "NOT SENT\n")))))))
+            ;; Obsolete, but smtpmail-send-it still obeys it: a newline after the headers.
+            (cl-progv '(mail-mailer-swallows-blank-line) (list (eq how t))
+              (let ((expected (smtpmail-native-compat--smtpmail-prepared fill)))
+                (ert-info ((format "%s%s" label (if files "" ", as a string")))
+                  (with-temp-buffer
+                    (funcall fill)
+                    (smtpmail-native-send-it)
+                    (let ((smtpmail-queue-mail t))
+                      (smtpmail-native-send-it)))
+                  (should (equal (replace-regexp-in-string
+                                  "\r\n" "\n" (smtpmail-native-test-servers-strip-received
+                                                (smtpmail-native-compat--one id)))
+                                 expected))
+                  (let ((queued (car (last (smtpmail-native-queue--entries)))))
+                    (should (equal (with-temp-buffer
+                                     (set-buffer-multibyte nil)
+                                     (insert-file-contents-literally queued)
+                                     (buffer-string))
+                                   expected))))))))))))
+
 (ert-deftest smtpmail-native-compat-aliases-and-fcc ()
   "Mail aliases are expanded and Fcc is written, by smtpmail-send-it's own code."
   (smtpmail-native-compat--with-smtp

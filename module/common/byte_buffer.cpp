@@ -92,13 +92,26 @@ ByteBuffer::ByteBuffer(std::size_t capacity) : size_(capacity) {
   madvise(data_, capacity, kPopulateWrite);
 }
 
+ByteBuffer ByteBuffer::mapped(void* start, std::size_t length, std::size_t size,
+                              std::shared_ptr<const void> owner) {
+  if (size > length) throw std::length_error("ByteBuffer::mapped beyond its mapping");
+  ByteBuffer b;
+  b.data_ = static_cast<char*>(start);
+  b.size_ = size;
+  b.mapping_ = start;
+  b.mapping_size_ = length;
+  b.owner_ = std::move(owner);
+  return b;
+}
+
 ByteBuffer::~ByteBuffer() { release(); }
 
 ByteBuffer::ByteBuffer(ByteBuffer&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)),
       mapping_(std::exchange(other.mapping_, nullptr)),
-      mapping_size_(std::exchange(other.mapping_size_, 0)) {}
+      mapping_size_(std::exchange(other.mapping_size_, 0)),
+      owner_(std::move(other.owner_)) {}
 
 ByteBuffer& ByteBuffer::operator=(ByteBuffer&& other) noexcept {
   if (this != &other) {
@@ -107,6 +120,7 @@ ByteBuffer& ByteBuffer::operator=(ByteBuffer&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     mapping_ = std::exchange(other.mapping_, nullptr);
     mapping_size_ = std::exchange(other.mapping_size_, 0);
+    owner_ = std::move(other.owner_);
   }
   return *this;
 }
@@ -117,7 +131,10 @@ void ByteBuffer::shrink(std::size_t size) {
 }
 
 void ByteBuffer::release() noexcept {
-  if (mapping_ != nullptr)
+  if (owner_ != nullptr) {
+    munmap(mapping_, mapping_size_);  // someone else's pages: never a spare
+    owner_.reset();
+  } else if (mapping_ != nullptr)
     give_back(Mapping{mapping_, mapping_size_});
   else
     delete[] data_;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string_view>
 
 namespace smtpn {
@@ -15,6 +16,10 @@ class ByteBuffer {
  public:
   ByteBuffer() = default;
   explicit ByteBuffer(std::size_t capacity);  // uninitialised bytes; size() == capacity
+  // The first SIZE bytes of a read-only mapping of LENGTH bytes at START, unmapped on release;
+  // OWNER (what the mapping shows) is held until then. Its data() must not be written.
+  static ByteBuffer mapped(void* start, std::size_t length, std::size_t size,
+                           std::shared_ptr<const void> owner);
   ~ByteBuffer();
   ByteBuffer(ByteBuffer&& other) noexcept;
   ByteBuffer& operator=(ByteBuffer&& other) noexcept;
@@ -33,6 +38,7 @@ class ByteBuffer {
   std::size_t size_ = 0;
   void* mapping_ = nullptr;  // non-null when mapped rather than allocated
   std::size_t mapping_size_ = 0;
+  std::shared_ptr<const void> owner_;  // set for a mapping made by mapped()
 };
 
 }  // namespace smtpn

@@ -4,6 +4,7 @@
 #include "emacs/crypto_bindings.hpp"
 #include "emacs/function_table.hpp"
 #include "emacs/jobs_bindings.hpp"
+#include "emacs/message_file_bindings.hpp"
 #include "emacs/send_bindings.hpp"
 
 namespace smtpn::emacs {
@@ -193,6 +194,32 @@ constexpr std::array kFunctions = {
                  "Further jobs wait in order.  Return N.\n\n"
                  "(fn N)",
                  lisp_set_max_jobs},
+    FunctionSpec{"smtpmail-native--warm-up", 1, 1,
+                 "Get background sends ready before the first one, in idle time.\n"
+                 "Start the worker threads and the doorbell, and allocate, on a thread\n"
+                 "of its own, a message file of SIZE bytes (0: none) kept for the next\n"
+                 "message.  Return t.  Not for direct use.\n\n"
+                 "(fn SIZE)",
+                 lisp_warm_up},
+    FunctionSpec{"smtpmail-native--message-file", 1, 1,
+                 "Return (FILE . HANDLE) for a message of SIZE bytes, or nil.\n"
+                 "FILE is a memory file's name: write the message's SIZE bytes into it\n"
+                 "from offset 0 (`write-region' with APPEND 0, `no-conversion'), then\n"
+                 "pass HANDLE as :data of a send, which maps them without a copy.\n"
+                 "nil where memory files are not available.  Not for direct use.\n\n"
+                 "(fn SIZE)",
+                 lisp_message_file},
+    FunctionSpec{"smtpmail-native--message-file-bytes", 1, 1,
+                 "Return the message in the message file HANDLE as a unibyte string.\n"
+                 "Not for direct use.\n\n"
+                 "(fn HANDLE)",
+                 lisp_message_file_bytes},
+    FunctionSpec{"smtpmail-native--message-file-release", 1, 1,
+                 "Let go of the message file HANDLE, which cannot be used again.\n"
+                 "Its memory serves the next message once no send uses it.  Not for\n"
+                 "direct use.\n\n"
+                 "(fn HANDLE)",
+                 lisp_message_file_release},
     FunctionSpec{"smtpmail-native--jobs-drain", 0, 2,
                  "Deliver finished background sends to their callbacks.\n"
                  "The filter of the module's doorbell pipe: PROCESS and OUTPUT (the\n"

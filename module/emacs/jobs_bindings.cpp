@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "common/message_file.hpp"
 #include "emacs/errors.hpp"
 #include "emacs/global_ref.hpp"
 #include "emacs/outcome.hpp"
@@ -192,6 +193,13 @@ emacs_value lisp_set_max_jobs(Env& env, Args args) {
   if (n < 1) throw argument_error("at least one background send must be allowed");
   runner(env).set_max_concurrent(static_cast<std::size_t>(n));
   return args[0];
+}
+
+emacs_value lisp_warm_up(Env& env, Args args) {
+  if (!env.satisfies("natnump", args[0])) env.wrong_type("natnump", args[0]);
+  runner(env);  // the worker threads, the doorbell and OpenSSL, started now
+  MessageFile::warm_up(static_cast<std::size_t>(env.to_integer(args[0])));
+  return env.t();
 }
 
 emacs_value lisp_jobs_drain(Env& env, Args) {

@@ -6,6 +6,7 @@
 
 namespace smtpn::emacs {
 
-LispFunction lisp_send_async, lisp_job_status, lisp_cancel_job, lisp_set_max_jobs, lisp_jobs_drain;
+LispFunction lisp_send_async, lisp_job_status, lisp_cancel_job, lisp_set_max_jobs, lisp_warm_up,
+    lisp_jobs_drain;
 
 }  // namespace smtpn::emacs

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "emacs/errors.hpp"
+#include "emacs/message_file_bindings.hpp"
 
 namespace smtpn::emacs {
 
@@ -41,6 +42,8 @@ std::string KeywordArgs::string(const char* keyword, const std::string& fallback
 
 ByteBuffer KeywordArgs::required_message(const char* keyword) const {
   const auto v = get(keyword);
+  if (v)
+    if (auto file = message_file_bytes(env_, *v)) return std::move(*file);
   if (!v || !env_.satisfies("stringp", *v)) env_.wrong_type("stringp", v ? *v : env_.nil());
   return env_.message_bytes(*v);
 }

@@ -24,7 +24,7 @@ class KeywordArgs {
   bool given(const char* keyword) const { return get(keyword).has_value(); }
   bool flag(const char* keyword, bool fallback) const;                              // nil / non-nil
   std::string string(const char* keyword, const std::string& fallback = {}) const;  // string or nil
-  ByteBuffer required_message(const char* keyword) const;  // a string's bytes, or wrong-type-argument
+  ByteBuffer required_message(const char* keyword) const;  // a string's or message file's bytes
   std::vector<std::string> string_list(const char* keyword) const;         // list of strings, or nil
   std::optional<std::string> symbol_or_string(const char* keyword) const;  // name of either, or nil
   // A finite number in [LO, HI], FALLBACK when absent or nil. A float that is NaN, infinite

@@ -5,8 +5,6 @@
 
 namespace smtpn::emacs {
 
-emacs_value lisp_send(Env& env, Args args);
-emacs_value lisp_server_info(Env& env, Args args);
-emacs_value lisp_send_batch(Env& env, Args args);
+LispFunction lisp_send, lisp_server_info, lisp_send_batch;
 
 }  // namespace smtpn::emacs
