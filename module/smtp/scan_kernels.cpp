@@ -30,15 +30,17 @@ void count_bytes(Bytes p, std::size_t from, std::size_t n, bool prev_cr, Counts&
 
 #ifdef SMTPN_SCAN_X86
 // One vector kernel for both widths, in the compilers' generic vectors: a comparison gives -1
-// in each matching byte lane, so subtracting it adds one; the lanes are summed every 255 steps
-// before one can overflow. A pair is an LF whose previous byte, read by a second load one
+// (all bits set) in each matching byte lane, so subtracting it from an unsigned lane adds one;
+// the lanes are summed every 255 steps, before one can wrap. A pair is an LF whose previous byte, read by a second load one
 // byte back, is a CR; so the kernel starts at byte 1 and leaves byte 0, like the tail, to
 // count_bytes. It is always inlined into count_sse2 and count_avx2, so each is compiled for
 // its own instruction set (the AVX2 one only runs where the CPU has it).
 #define SMTPN_SCAN_INLINE inline __attribute__((always_inline))
 
-using Lanes16 = signed char __attribute__((vector_size(16)));
-using Lanes32 = signed char __attribute__((vector_size(32)));
+// Unsigned lanes: a lane counting past 127 is defined (signed lanes overflowed, which UBSan
+// reports).
+using Lanes16 = unsigned char __attribute__((vector_size(16)));
+using Lanes32 = unsigned char __attribute__((vector_size(32)));
 
 // Vectors pass by reference: a 32-byte one by value would change the ABI of these helpers.
 template <class V>
@@ -49,7 +51,7 @@ SMTPN_SCAN_INLINE void load(V& v, Bytes at) {
 template <class V>
 SMTPN_SCAN_INLINE std::size_t lane_sum(const V& acc) {
   std::size_t sum = 0;
-  for (std::size_t k = 0; k < sizeof(V); ++k) sum += static_cast<unsigned char>(acc[k]);
+  for (std::size_t k = 0; k < sizeof(V); ++k) sum += acc[k];
   return sum;
 }
 
@@ -78,7 +80,7 @@ SMTPN_SCAN_INLINE Counts count_vectors(Bytes p, std::size_t n) {
     c.cr += lane_sum(acc_cr);
     c.crlf += lane_sum(acc_pairs);
   }
-  for (std::size_t k = 0; k < kWidth; ++k) c.eight_bit = c.eight_bit || any_high[k] < 0;
+  for (std::size_t k = 0; k < kWidth; ++k) c.eight_bit = c.eight_bit || (any_high[k] & 0x80U) != 0;
   count_bytes(p, i, n, p[i - 1] == '\r', c);
   return c;
 }
