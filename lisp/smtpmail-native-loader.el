@@ -103,10 +103,12 @@ rebuild it when it is stale."
                   (user-error "No CMakeLists.txt above %s: this copy of smtpmail-native \
 has no sources to build" smtpmail-native--lisp-directory)))
         (build (or (bound-and-true-p smtpmail-native-module-build-directory) "build")))
-    (format "cd %s && cmake -S . -B %s -DCMAKE_BUILD_TYPE=Release -DSMTPN_TESTS=OFF && cmake --build %s --target smtpmail-native-module"
+    ;; One compiler per processor: the module's files build independently.
+    (format "cd %s && cmake -S . -B %s -DCMAKE_BUILD_TYPE=Release -DSMTPN_TESTS=OFF && cmake --build %s --target smtpmail-native-module --parallel %d"
             (shell-quote-argument (expand-file-name root))
             (shell-quote-argument build)
-            (shell-quote-argument build))))
+            (shell-quote-argument build)
+            (num-processors))))
 
 (defun smtpmail-native--after-compile (_buffer status)
   "Load the module once its build finished with STATUS \"finished\"."
