@@ -51,7 +51,48 @@ std::string random_body(std::mt19937_64& rng, std::size_t max_len) {
   return m;
 }
 
+// Lines of ordinary text, as most messages are: long runs the encoder takes a 64-byte block at
+// a time. ENDINGS are chosen from per line; now and then a line starts with a dot or is empty.
+std::string random_lines(std::mt19937_64& rng, std::size_t lines, const std::vector<std::string>& endings) {
+  std::string m;
+  for (std::size_t i = 0; i < lines; ++i) {
+    if (rng() % 16 == 0) m += '.';
+    m.append(rng() % 4 == 0 ? rng() % 8 : rng() % 150, static_cast<char>('a' + rng() % 26));
+    m += endings[rng() % endings.size()];
+  }
+  return m;
+}
+
+// Bodies for the block-at-a-time paths: LF-only, CRLF-only and mixed lines, and blocks that
+// are all line ends (the most room one step needs).
+std::vector<std::string> block_bodies(std::mt19937_64& rng) {
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 300; ++i) {
+    bodies.push_back(random_lines(rng, 1 + rng() % 40, {"\n"}));
+    bodies.push_back(random_lines(rng, 1 + rng() % 40, {"\r\n"}));
+    bodies.push_back(random_lines(rng, 1 + rng() % 40, {"\n", "\r\n", "\r"}));
+  }
+  for (std::size_t n : {127, 128, 129, 200, 300})
+    for (const char* unit : {"\n", "\r\n", ".\n", "\n."}) {
+      std::string m;
+      while (m.size() < n) m += unit;
+      bodies.push_back(m);
+      bodies.push_back("x" + m);
+    }
+  return bodies;
+}
+
 }  // namespace
+
+TEST_CASE("line-structured bodies encode exactly, whichever path each block takes", "[encoder]") {
+  std::mt19937_64 rng(0xb10c);
+  for (const std::string& m : block_bodies(rng)) {
+    CAPTURE(m);
+    CHECK(decode_data(encode_message(m, Mode::kData)) == normalise(m));
+    CHECK(encode_message(m, Mode::kBdat) == normalise(m));
+    CHECK(normalised_size(m) == encode_message(m, Mode::kBdat).size());
+  }
+}
 
 TEST_CASE("encoding then decoding a random body gives it back with CRLF line ends", "[encoder]") {
   std::mt19937_64 rng(0x5eed5);
@@ -128,6 +169,7 @@ TEST_CASE("encode_into fills a buffer of any capacity without writing past it", 
   for (std::size_t run = 0; run < 140; ++run)
     for (const char* head : {"", ".", "a\n.", "\r\n."})
       for (const char* tail : {"", "\n", "\r\n", "\r"}) bodies.push_back(head + std::string(run, 'x') + tail);
+  for (std::string& m : block_bodies(rng)) bodies.push_back(std::move(m));
   for (std::size_t i = 0; i < 2 * bodies.size(); ++i) {
     const std::string& m = bodies[i / 2];
     const Mode mode = i % 2 == 0 ? Mode::kData : Mode::kBdat;

@@ -29,9 +29,10 @@ class DataEncoder {
     kData,  // for DATA: normalised, dot-stuffed, terminated by ".\r\n"
     kBdat,  // for BDAT: normalised only
   };
-  // The least room encode_into needs: a stuffed dot, one 64-byte block and a CRLF, then the
-  // tail (a CRLF and ".\r\n").
-  static constexpr std::size_t kMinCapacity = 72;
+  // The least room encode_into needs: a 64-byte block of bare LFs, whose last LF's CR lands
+  // at 126 and is followed by a 64-byte store (a stuffed dot before the block leaves one LF
+  // fewer in it; a short last step and the tail, a CRLF and ".\r\n", need less).
+  static constexpr std::size_t kMinCapacity = 191;
 
   DataEncoder(std::string_view message, Mode mode) : in_(message), mode_(mode) {}
 
