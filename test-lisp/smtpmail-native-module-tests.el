@@ -486,6 +486,28 @@ It is called once; no mail command follows it."
             (should (eq (plist-get (cddr err) :delivery) 'not-sent))))
       (smtpmail-native-test-servers-stop-sink port))))
 
+(ert-deftest smtpmail-native-test-default-helo-is-system-name ()
+  "Without :helo the client names itself with `system-name', asked once a minute.
+Two sends in a row say the same EHLO and ask Emacs for the name at most once."
+  (let ((port (smtpmail-native-test-servers-start-sink))
+        (asked 0)
+        (ehlos nil))
+    (unwind-protect
+        (let ((name (system-name)))
+          (advice-add 'system-name :before (lambda (&rest _) (cl-incf asked))
+                      '((name . smtpmail-native-test--count)))
+          (unwind-protect
+              (dotimes (_ 2)
+                (smtpmail-native-send
+                 :host "127.0.0.1" :port port :from "a@example.org" :recipients '("b@example.org")
+                 :data "x\n" :timeout 10
+                 :trace (lambda (lines)
+                          (dolist (l lines) (when (string-prefix-p "C: EHLO " l) (push l ehlos))))))
+            (advice-remove 'system-name 'smtpmail-native-test--count))
+          (should (equal ehlos (list (concat "C: EHLO " name) (concat "C: EHLO " name))))
+          (should (<= asked 1)))
+      (smtpmail-native-test-servers-stop-sink port))))
+
 (ert-deftest smtpmail-native-test-server-bytes-not-utf-8 ()
   "A Latin-1 byte in the greeting, an EHLO line and the final 250 breaks nothing.
 The strings holding it are unibyte, byte for byte; the message is sent."

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -124,6 +125,21 @@ std::uint32_t scram_max_iterations(const KeywordArgs& args) {
       args.count(":scram-max-iterations", sasl::kDefaultScramMaxIterations, sasl::kScramMinIterations, 100000000));
 }
 
+// The name a send without :helo gives in EHLO: `system-name', asked at most once a minute (it
+// is a Lisp call and a uname(2) per send, a tenth of a small send's cost on loopback, for a
+// name that almost never changes). Called on Emacs's thread only.
+std::string local_name(Env& env) {
+  using Clock = std::chrono::steady_clock;
+  static std::string name;
+  static Clock::time_point asked;
+  const Clock::time_point now = Clock::now();
+  if (name.empty() || now - asked > std::chrono::minutes(1)) {
+    name = env.bytes(env.call("system-name", {}));
+    asked = now;
+  }
+  return name;
+}
+
 }  // namespace
 
 std::span<const char* const> send_keywords() { return kSendKeywords; }
@@ -137,7 +153,7 @@ smtp::SessionOptions session_options(Env& env, const KeywordArgs& args, LispBoun
   o.host = args.string(":host");
   o.stream_type = stream_type(env, args);
   o.port = port(env, args, o.stream_type);
-  o.helo = args.given(":helo") ? args.string(":helo") : env.bytes(env.call("system-name", {}));
+  o.helo = args.given(":helo") ? args.string(":helo") : local_name(env);
   o.user = args.string(":user");
   o.password = secret_source(env, args, ":password", boundary);
   o.oauth_token = secret_source(env, args, ":oauth2-token", boundary);
