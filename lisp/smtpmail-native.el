@@ -231,10 +231,12 @@ delay, the message is queued."
 With `smtpmail-native-async' set, starting a message (`message-mode'
 or `mail-mode') loads the module and starts its worker threads in
 idle time, and a thread of the module's own prepares this many bytes
-of memory for the message, kept for the next ones: the first send
-of a session then blocks Emacs no longer than the later ones.  0
-prepares no memory (a first large send pays for its pages, about
-30 ms per 10 MB); nil does none of it."
+of memory for the message, kept for the next ones: a message file the
+module reads the message from, and as much of Emacs's own heap, whose
+pages the buffer of the message sent next reuses.  The first send of
+a session then blocks Emacs no longer than the later ones.  0
+prepares no memory (a first large send pays for its pages, 20 to 40
+ms per 10 MB); nil does none of it."
     :type '(choice (const :tag "Nothing" nil) (natnum :tag "Bytes of memory"))
     :package-version '(smtpmail-native . "0.2.0")
     :group 'smtpmail-native)

@@ -199,7 +199,9 @@ constexpr std::array kFunctions = {
                  "Get background sends ready before the first one, in idle time.\n"
                  "Start the worker threads and the doorbell, and allocate, on a thread\n"
                  "of its own, a message file of SIZE bytes (0: none) kept for the next\n"
-                 "message.  Return t.  Not for direct use.\n\n"
+                 "message; and have Emacs's heap keep SIZE bytes of memory ready, whose\n"
+                 "pages the next message buffer of up to that size reuses.  Return t.\n"
+                 "Not for direct use.\n\n"
                  "(fn SIZE)",
                  lisp_warm_up},
     FunctionSpec{"smtpmail-native--message-file", 1, 1,

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "common/heap_warm_up.hpp"
 #include "common/message_file.hpp"
 #include "emacs/errors.hpp"
 #include "emacs/global_ref.hpp"
@@ -198,7 +199,9 @@ emacs_value lisp_set_max_jobs(Env& env, Args args) {
 emacs_value lisp_warm_up(Env& env, Args args) {
   if (!env.satisfies("natnump", args[0])) env.wrong_type("natnump", args[0]);
   runner(env);  // the worker threads, the doorbell and OpenSSL, started now
-  MessageFile::warm_up(static_cast<std::size_t>(env.to_integer(args[0])));
+  const auto size = static_cast<std::size_t>(env.to_integer(args[0]));
+  MessageFile::warm_up(size);
+  prepare_heap(size);  // here: it must run on Emacs's thread
   return env.t();
 }
 
