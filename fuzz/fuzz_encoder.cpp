@@ -107,6 +107,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(c.lf == bytes.lf && c.cr == bytes.cr && c.crlf == bytes.crlf && c.eight_bit == bytes.eight_bit,
             "every scan kernel counts what the byte kernel counts");
   }
+  namespace blocks = smtpn::smtp::blocks;
+  for (const auto kernel : {blocks::Kernel::kSse2, blocks::Kernel::kAvx512}) {
+    if (!blocks::available(kernel)) continue;
+    for (const auto mode : {Mode::kData, Mode::kBdat}) {
+      smtpn::smtp::DataEncoder encoder(message, mode, kernel);
+      std::string out(2 * message.size() + smtpn::smtp::DataEncoder::kMinCapacity, '\0');
+      out.resize(encoder.encode_into(out.data(), out.size()));
+      require(encoder.done() && out == (mode == Mode::kData ? wire : bdat),
+              "every block kernel encodes what the default one does");
+    }
+  }
 
   require(wire.size() >= 3 && wire.compare(wire.size() - 3, 3, ".\r\n") == 0, "DATA ends with .CRLF");
   const std::string_view body = std::string_view(wire).substr(0, wire.size() - 3);

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "smtp/encoder_blocks.hpp"
+
 namespace smtpn::smtp {
 
 // Both facts below from one pass over MESSAGE (what a send needs before it starts).
@@ -34,7 +36,9 @@ class DataEncoder {
   // fewer in it; a short last step and the tail, a CRLF and ".\r\n", need less).
   static constexpr std::size_t kMinCapacity = 191;
 
-  DataEncoder(std::string_view message, Mode mode) : in_(message), mode_(mode) {}
+  // KERNEL: the instruction set of the block loop (tests name each one).
+  DataEncoder(std::string_view message, Mode mode, blocks::Kernel kernel = blocks::fastest())
+      : in_(message), mode_(mode), kernel_(kernel) {}
 
   // Writes the next encoded bytes into OUT, at most CAPACITY (>= kMinCapacity) of them, and
   // returns how many. The session's hot path: the caller's buffer is written once, never
@@ -49,6 +53,7 @@ class DataEncoder {
  private:
   std::string_view in_;
   Mode mode_;
+  blocks::Kernel kernel_;
   std::size_t pos_ = 0;
   bool at_line_start_ = true;
   bool finished_ = false;
