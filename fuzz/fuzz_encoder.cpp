@@ -101,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(smtpn::smtp::normalised_size(message) == bdat.size(), "normalised_size is the BDAT size");
   namespace scan = smtpn::smtp::scan;
   const scan::Counts bytes = scan::count(message, scan::Kernel::kBytes);
-  for (const auto kernel : {scan::Kernel::kSse2, scan::Kernel::kAvx2}) {
+  for (const auto kernel : {scan::Kernel::kSse2, scan::Kernel::kAvx2, scan::Kernel::kAvx512}) {
     if (!scan::available(kernel)) continue;
     const scan::Counts c = scan::count(message, kernel);
     require(c.lf == bytes.lf && c.cr == bytes.cr && c.crlf == bytes.crlf && c.eight_bit == bytes.eight_bit,

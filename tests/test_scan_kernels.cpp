@@ -1,6 +1,6 @@
-// smtp::scan: every kernel this CPU runs (bytes, SSE2, AVX2) counts exactly what the byte
+// smtp::scan: every kernel this CPU runs (bytes, SSE2, AVX2, AVX-512BW) counts exactly what the byte
 // kernel counts, on random bodies of every length around the vector widths and with CR, LF
-// and high bytes placed on each side of every 16- and 32-byte step boundary.
+// and high bytes placed on each side of every 16-, 32- and 64-byte step boundary.
 #include <cstddef>
 #include <random>
 #include <string>
@@ -15,7 +15,7 @@ namespace {
 
 std::vector<scan::Kernel> vector_kernels() {
   std::vector<scan::Kernel> kernels;
-  for (const auto k : {scan::Kernel::kSse2, scan::Kernel::kAvx2})
+  for (const auto k : {scan::Kernel::kSse2, scan::Kernel::kAvx2, scan::Kernel::kAvx512})
     if (scan::available(k)) kernels.push_back(k);
   return kernels;
 }
