@@ -1,39 +1,41 @@
 // Names of the outcome vocabulary of error.hpp: phases for messages and for Lisp, and
 // delivery states for Lisp.
+#include "common/enum_table.hpp"
 #include "smtp/error.hpp"
 
 namespace smtpn::smtp {
+namespace {
+
+struct PhaseNames {
+  Phase value;
+  const char* name;    // for people, inside "(during ...)"
+  const char* symbol;  // for Lisp, :phase
+};
+
+constexpr PhaseNames kPhases[] = {
+    {Phase::kArguments, "checking the arguments", "arguments"},
+    {Phase::kConnect, "connecting", "connect"},
+    {Phase::kTlsHandshake, "the TLS handshake", "tls"},  // implicit TLS, before the greeting
+    {Phase::kGreeting, "waiting for the greeting", "greeting"},
+    {Phase::kHello, "EHLO", "hello"},
+    {Phase::kStartTls, "STARTTLS", "starttls"},
+    {Phase::kAuth, "authentication", "auth"},
+    {Phase::kEnvelope, "the envelope (MAIL/RCPT)", "envelope"},
+    {Phase::kData, "sending the message", "data"},
+    {Phase::kQuit, "QUIT", "quit"},
+};
+static_assert(rows_follow_enum(kPhases, Phase::kQuit), "one row per Phase, in its order");
+
+}  // namespace
 
 const char* phase_name(Phase phase) {
-  switch (phase) {
-    case Phase::kArguments: return "checking the arguments";
-    case Phase::kConnect: return "connecting";
-    case Phase::kTlsHandshake: return "the TLS handshake";  // implicit TLS, before the greeting
-    case Phase::kGreeting: return "waiting for the greeting";
-    case Phase::kHello: return "EHLO";
-    case Phase::kStartTls: return "STARTTLS";
-    case Phase::kAuth: return "authentication";
-    case Phase::kEnvelope: return "the envelope (MAIL/RCPT)";
-    case Phase::kData: return "sending the message";
-    case Phase::kQuit: return "QUIT";
-  }
-  return "";
+  const PhaseNames* row = row_of(kPhases, phase);
+  return row ? row->name : "";
 }
 
 const char* phase_symbol(Phase phase) {
-  switch (phase) {
-    case Phase::kArguments: return "arguments";
-    case Phase::kConnect: return "connect";
-    case Phase::kTlsHandshake: return "tls";
-    case Phase::kGreeting: return "greeting";
-    case Phase::kHello: return "hello";
-    case Phase::kStartTls: return "starttls";
-    case Phase::kAuth: return "auth";
-    case Phase::kEnvelope: return "envelope";
-    case Phase::kData: return "data";
-    case Phase::kQuit: return "quit";
-  }
-  return "connect";
+  const PhaseNames* row = row_of(kPhases, phase);
+  return row ? row->symbol : "connect";
 }
 
 const char* delivery_symbol(Delivery delivery) {
