@@ -140,4 +140,14 @@ bool open_starttls(Connection& c, const std::vector<std::string>& caps, Cert cer
 // returns the message payload as received (dot-stuffed, terminator included).
 std::string serve_transaction(Connection& c);
 
+// The ways a script ends a connection abruptly, for scenarios that try more than one.
+enum class HangUp {
+  kCloseNotify,  // Connection::close(): close_notify (inside TLS), then FIN
+  kFin,          // Connection::close_without_notify(): FIN alone, a truncation inside TLS
+  kReset,        // Connection::reset(): RST
+};
+void hang_up(Connection& c, HangUp how);
+// "close_notify, then FIN", "FIN without close_notify", "RST": for INFO.
+const char* hang_up_name(HangUp how);
+
 }  // namespace smtpn::hostile

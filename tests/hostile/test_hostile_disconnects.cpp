@@ -79,17 +79,14 @@ TEST_CASE("a server hanging up at each step: a connection error that says whethe
           "[hostile][disconnect]") {
   const Step step = GENERATE(Step::kGreeting, Step::kEhlo, Step::kMail, Step::kRcpt, Step::kData, Step::kMidData,
                              Step::kDot);
-  const bool reset = GENERATE(false, true);
-  INFO("hang-up " << step_name(step) << (reset ? " (RST)" : " (FIN)"));
+  const HangUp how = GENERATE(HangUp::kFin, HangUp::kReset);
+  INFO("hang-up " << step_name(step) << " (" << hang_up_name(how) << ")");
   Record rec;
   const Outcome out = send_with_fault(
       step,
-      [reset, step](Connection& c) {
+      [how, step](Connection& c) {
         if (step == Step::kEhlo) c.send("250-hostile.test\r\n250-SIZE 100");  // a reply cut short
-        if (reset)
-          c.reset();
-        else
-          c.close_without_notify();
+        hang_up(c, how);
       },
       &rec);
   INFO(out.error_text());
@@ -101,7 +98,7 @@ TEST_CASE("a server hanging up at each step: a connection error that says whethe
   // After its FIN the script still reads what the client sends (a half-close), so in the middle
   // of the message a FIN still lets the whole message, dot included, reach the server: then the
   // client cannot know either. An RST there stops the client's writes: not sent.
-  const bool message_reached_server = step == Step::kDot || (step == Step::kMidData && !reset);
+  const bool message_reached_server = step == Step::kDot || (step == Step::kMidData && how != HangUp::kReset);
   if (message_reached_server) {
     CHECK(contains(out.error_text(), "delivery status unknown"));
   } else {
