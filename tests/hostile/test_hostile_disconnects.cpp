@@ -32,23 +32,29 @@ const char* step_name(Step step) {
   return "";
 }
 
+// The good server's dialogue after its greeting: each step's command and its answer.
+struct StepExchange {
+  Step step;
+  const char* command;
+  const char* answer;
+};
+constexpr StepExchange kDialogue[] = {
+    {Step::kEhlo, "EHLO ", "250 hostile.test"},
+    {Step::kMail, "MAIL FROM:", "250 ok"},
+    {Step::kRcpt, "RCPT TO:", "250 ok"},
+    {Step::kData, "DATA", "354 go ahead"},
+};
+
 // Plays a good server (no PIPELINING, so one command at a time) up to STEP and there does
 // FAULT instead of answering.
 void fault_at(Connection& c, Step step, const std::function<void(Connection&)>& fault) {
   if (step == Step::kGreeting) return fault(c);
   greet(c);
-  c.expect("EHLO ");
-  if (step == Step::kEhlo) return fault(c);
-  c.reply("250 hostile.test");
-  c.expect("MAIL FROM:");
-  if (step == Step::kMail) return fault(c);
-  c.reply("250 ok");
-  c.expect("RCPT TO:");
-  if (step == Step::kRcpt) return fault(c);
-  c.reply("250 ok");
-  c.expect("DATA");
-  if (step == Step::kData) return fault(c);
-  c.reply("354 go ahead");
+  for (const auto& [at, command, answer] : kDialogue) {
+    c.expect(command);
+    if (step == at) return fault(c);
+    c.reply(answer);
+  }
   if (step == Step::kMidData) {
     c.expect("From:");  // the message has started; the client is still writing it
     return fault(c);
