@@ -199,8 +199,7 @@ TEST_CASE("implicit TLS: the client's first bytes are a TLS ClientHello", "[host
       c.reply("235 2.7.0 ok");
       serve_transaction(c);
     });
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.stream_type = smtp::StreamType::kImplicitTls;
+    smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kImplicitTls);
     const auto [out, rec] = deliver_to(server, options);
     CHECK(rec.before_tls.empty());
     REQUIRE(rec.handshake_bytes.size() >= 5);
@@ -214,8 +213,7 @@ TEST_CASE("implicit TLS: the client's first bytes are a TLS ClientHello", "[host
       greet(c);
       answer_ehlo(c, {"AUTH PLAIN"});  // the client never sends EHLO in the clear
     });
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.stream_type = smtp::StreamType::kImplicitTls;
+    smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kImplicitTls);
     const auto [out, rec] = send_to(server, options);
     REQUIRE(out.error);
     CHECK(out.error->kind() == Kind::kTls);
@@ -240,8 +238,7 @@ TEST_CASE("STARTTLS stripped in opportunistic mode: the password still stays hom
         }
         while (auto line = c.read_line()) c.reply(line->rfind("AUTH", 0) == 0 ? "334 " : "250 ok");
       });
-      smtp::SessionOptions options = hostile_auth_options(server.port());
-      options.stream_type = smtp::StreamType::kOpportunistic;
+      smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kOpportunistic);
       options.plaintext_auth = smtp::PlaintextAuth::kNever;  // as for a non-loopback server
       const auto [out, rec] = send_to(server, options);
       REQUIRE(out.error);
@@ -275,8 +272,7 @@ TEST_CASE("STARTTLS stripped to a remote server: no CRAM-MD5, DIGEST-MD5 or SCRA
   };
   SECTION("default policy, opportunistic: refused before any AUTH, naming the setting") {
     HostileServer server(mitm);
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.stream_type = smtp::StreamType::kOpportunistic;
+    smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kOpportunistic);
     const auto [out, rec] = send_as_remote_to(server, options);
     REQUIRE(out.error);
     INFO(out.error_text());
@@ -288,8 +284,7 @@ TEST_CASE("STARTTLS stripped to a remote server: no CRAM-MD5, DIGEST-MD5 or SCRA
   // The controls: the scenario sees a response when one is sent.
   SECTION("the user allowed it for this server: SCRAM runs in the clear") {
     HostileServer server(mitm);
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.stream_type = smtp::StreamType::kOpportunistic;
+    smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kOpportunistic);
     options.plaintext_auth = smtp::PlaintextAuth::kAlways;
     const auto [out, rec] = send_as_remote_to(server, options);
     REQUIRE(out.error);
@@ -297,8 +292,7 @@ TEST_CASE("STARTTLS stripped to a remote server: no CRAM-MD5, DIGEST-MD5 or SCRA
   }
   SECTION("a loopback server keeps its exemption") {
     HostileServer server(mitm);
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.stream_type = smtp::StreamType::kOpportunistic;
+    smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kOpportunistic);
     options.mechanisms = {"CRAM-MD5"};
     const auto [out, rec] = send_to(server, options);
     REQUIRE(out.error);

@@ -65,8 +65,8 @@ TEST_CASE("a refused certificate carries its reason, chain and fingerprint, and 
             serve_inside_tls(c);
           }
         });
-        smtp::SessionOptions options = hostile_auth_options(server.port());
-        if (implicit) options.stream_type = smtp::StreamType::kImplicitTls;
+        const smtp::SessionOptions options = hostile_auth_options(
+            server.port(), implicit ? smtp::StreamType::kImplicitTls : smtp::StreamType::kStartTls);
         const auto [out, rec] = send_to(server, options);
         REQUIRE(out.error);
         INFO(out.error_text());
@@ -227,8 +227,7 @@ TEST_CASE("implicit TLS against a plain SMTP port says to use starttls", "[hosti
     greet(c);
     c.wait_for_close();
   });
-  smtp::SessionOptions options = hostile_auth_options(server.port());
-  options.stream_type = smtp::StreamType::kImplicitTls;
+  smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kImplicitTls);
   const auto [out, rec] = send_to(server, options);
   REQUIRE(out.error);
   INFO(out.error_text());
