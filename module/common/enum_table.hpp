@@ -7,6 +7,14 @@
 
 namespace smtpn {
 
+// The row most such tables hold: what Lisp calls an enumerator, and what a person reads.
+template <typename Enum>
+struct EnumNames {
+  Enum value;
+  const char* symbol;  // the Lisp symbol (of :phase, :verify-error, ...)
+  const char* words;   // for people, in messages
+};
+
 // True when row I holds enumerator I (each row's `value`) for every row, and the last row
 // holds LAST: the table has exactly one row per enumerator up to LAST.
 template <typename Row, std::size_t N, typename Enum>

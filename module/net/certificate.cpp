@@ -32,13 +32,8 @@ std::string time_text(const ASN1_TIME* t) {
   return bio_text(bio.get());
 }
 
-struct ReasonNames {
-  VerifyError value;
-  const char* name;   // the Lisp symbol of :verify-error
-  const char* words;  // what the user reads first
-};
-
-constexpr ReasonNames kReasons[] = {
+// The words are what the user reads first.
+constexpr EnumNames<VerifyError> kReasons[] = {
     {VerifyError::kNone, "", "the certificate is trusted"},
     {VerifyError::kSelfSigned, "self-signed",
      "the certificate is self-signed: no authority you trust vouches for it"},
@@ -55,8 +50,8 @@ constexpr ReasonNames kReasons[] = {
 static_assert(rows_follow_enum(kReasons, VerifyError::kOther), "one row per VerifyError, in its order");
 
 // A value no enumerator has reads as kOther.
-const ReasonNames& reason_of(VerifyError reason) {
-  const ReasonNames* row = row_of(kReasons, reason);
+const EnumNames<VerifyError>& reason_of(VerifyError reason) {
+  const EnumNames<VerifyError>* row = row_of(kReasons, reason);
   return row ? *row : kReasons[static_cast<std::size_t>(VerifyError::kOther)];
 }
 
@@ -79,7 +74,7 @@ VerifyError classify_verify_result(long code) {
   }
 }
 
-const char* verify_error_name(VerifyError reason) { return reason_of(reason).name; }
+const char* verify_error_name(VerifyError reason) { return reason_of(reason).symbol; }
 
 const char* verify_error_words(VerifyError reason) { return reason_of(reason).words; }
 

@@ -6,35 +6,30 @@
 namespace smtpn::smtp {
 namespace {
 
-struct PhaseNames {
-  Phase value;
-  const char* name;    // for people, inside "(during ...)"
-  const char* symbol;  // for Lisp, :phase
-};
-
-constexpr PhaseNames kPhases[] = {
-    {Phase::kArguments, "checking the arguments", "arguments"},
-    {Phase::kConnect, "connecting", "connect"},
-    {Phase::kTlsHandshake, "the TLS handshake", "tls"},  // implicit TLS, before the greeting
-    {Phase::kGreeting, "waiting for the greeting", "greeting"},
-    {Phase::kHello, "EHLO", "hello"},
-    {Phase::kStartTls, "STARTTLS", "starttls"},
-    {Phase::kAuth, "authentication", "auth"},
-    {Phase::kEnvelope, "the envelope (MAIL/RCPT)", "envelope"},
-    {Phase::kData, "sending the message", "data"},
-    {Phase::kQuit, "QUIT", "quit"},
+// The words go inside "(during ...)".
+constexpr EnumNames<Phase> kPhases[] = {
+    {Phase::kArguments, "arguments", "checking the arguments"},
+    {Phase::kConnect, "connect", "connecting"},
+    {Phase::kTlsHandshake, "tls", "the TLS handshake"},  // implicit TLS, before the greeting
+    {Phase::kGreeting, "greeting", "waiting for the greeting"},
+    {Phase::kHello, "hello", "EHLO"},
+    {Phase::kStartTls, "starttls", "STARTTLS"},
+    {Phase::kAuth, "auth", "authentication"},
+    {Phase::kEnvelope, "envelope", "the envelope (MAIL/RCPT)"},
+    {Phase::kData, "data", "sending the message"},
+    {Phase::kQuit, "quit", "QUIT"},
 };
 static_assert(rows_follow_enum(kPhases, Phase::kQuit), "one row per Phase, in its order");
 
 }  // namespace
 
 const char* phase_name(Phase phase) {
-  const PhaseNames* row = row_of(kPhases, phase);
-  return row ? row->name : "";
+  const EnumNames<Phase>* row = row_of(kPhases, phase);
+  return row ? row->words : "";
 }
 
 const char* phase_symbol(Phase phase) {
-  const PhaseNames* row = row_of(kPhases, phase);
+  const EnumNames<Phase>* row = row_of(kPhases, phase);
   return row ? row->symbol : "connect";
 }
 
