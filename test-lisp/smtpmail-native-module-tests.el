@@ -45,6 +45,7 @@
 (require 'cl-lib)
 (require 'seq)
 (require 'smtpmail-native)
+(require 'smtpmail-native-dev)
 (require 'smtpmail-native-test-servers)
 
 ;; `require' does not load the module; these tests are about it, so load it now.
@@ -72,12 +73,6 @@
   "Return a unibyte string of COUNT copies of BYTE."
   (apply #'unibyte-string (make-list count byte)))
 
-(defun smtpmail-native-test--random-bytes (length)
-  "Return a unibyte string of LENGTH bytes from `random'."
-  (let ((s (make-string length 0)))
-    (dotimes (i length)
-      (aset s i (random 256)))
-    s))
 
 (defun smtpmail-native-test--random-ascii (length)
   "Return a string of LENGTH printable ASCII characters from `random'."
@@ -154,8 +149,8 @@ instead of to binary, so it only serves as the reference for keys of
 at most 64 bytes; `hmac-md5' (hmac-def.el) covers every key length."
   (random "smtpmail-native-test-hmac-md5")
   (dotimes (i 200)
-    (let ((key (smtpmail-native-test--random-bytes (random 150)))
-          (data (smtpmail-native-test--random-bytes (random 300))))
+    (let ((key (smtpmail-native-dev-random-bytes (random 150)))
+          (data (smtpmail-native-dev-random-bytes (random 300))))
       (ert-info ((format "sample %d: key %S, data %S" i key data))
         (should (equal (smtpmail-native-hmac-md5 key data)
                        (encode-hex-string (hmac-md5 data key))))
@@ -200,8 +195,8 @@ base64-encodes, so that is what the module's answer decodes to."
   (random "smtpmail-native-test-cram-md5")
   (dotimes (i 100)
     (let* ((user (smtpmail-native-test--random-ascii (1+ (random 30))))
-           (password (smtpmail-native-test--random-bytes (random 100)))
-           (challenge (smtpmail-native-test--random-bytes (1+ (random 200))))
+           (password (smtpmail-native-dev-random-bytes (random 100)))
+           (challenge (smtpmail-native-dev-random-bytes (1+ (random 200))))
            (client (sasl-make-client (sasl-find-mechanism '("CRAM-MD5"))
                                      user "smtp" "mail.example.org"))
            ;; sasl-cram wipes the passphrase it was given: hand it a copy.
@@ -327,7 +322,7 @@ at fault, and the error is caught as a `smtpmail-native-error'."
   "Encode and decode equal Emacs's base64 functions on random unibyte strings."
   (random "smtpmail-native-test-base64")
   (dotimes (i 200)
-    (let* ((s (smtpmail-native-test--random-bytes (random 1000)))
+    (let* ((s (smtpmail-native-dev-random-bytes (random 1000)))
            (encoded (base64-encode-string s t)))
       (ert-info ((format "sample %d: %S" i s))
         (should (equal (smtpmail-native-base64-encode s) encoded))
@@ -353,7 +348,7 @@ Big strings must not reach `should' directly: ERT would print them."
   "Ten megabytes of bytes survive encode then decode, and match Emacs's encoding."
   (random "smtpmail-native-test-10mb")
   ;; 65537 bytes per chunk, so that the repeats do not line up with base64's groups.
-  (let* ((chunk (smtpmail-native-test--random-bytes 65537))
+  (let* ((chunk (smtpmail-native-dev-random-bytes 65537))
          (data (apply #'concat (make-list 160 chunk)))
          (encoded (smtpmail-native-base64-encode data))
          (encoding-difference

@@ -8,18 +8,17 @@
 #include <string_view>
 
 #include "sasl/mechanism.hpp"
+#include "support/non_copyable.hpp"
 
 namespace smtpn::test {
 
 using MechanismFactory = std::function<std::unique_ptr<sasl::Mechanism>(std::string_view name)>;
 
 // Installs FACTORY for its lifetime; a factory that returns nullptr leaves the real one in charge.
-class MechanismOverride {
+class MechanismOverride : NonCopyable {
  public:
   explicit MechanismOverride(MechanismFactory factory);
   ~MechanismOverride();
-  MechanismOverride(const MechanismOverride&) = delete;
-  MechanismOverride& operator=(const MechanismOverride&) = delete;
 };
 
 }  // namespace smtpn::test

@@ -111,20 +111,21 @@ TEST_CASE("stream type starttls: no STARTTLS or a refusal ends the session befor
     x.options.plaintext_auth = smtpn::smtp::PlaintextAuth::kAlways;  // even then: no TLS, no AUTH
     const auto err = x.failure_of(Kind::kTls);
   }
-  SECTION("refused with 454") {
-    x.server.ehlo = {"STARTTLS", "AUTH PLAIN"};
-    x.server.on("STARTTLS", {"454 4.7.0 TLS not available due to temporary reason"});
-    expected_wire += "STARTTLS\r\n";
-    const auto err = x.failure_of(Kind::kTls);
-    CHECK(err->code() == 454);
-    CHECK(err->enhanced_status() == "4.7.0");
-  }
-  SECTION("refused with 502") {
-    x.server.ehlo = {"STARTTLS", "AUTH PLAIN"};
-    x.server.on("STARTTLS", {"502 5.5.1 not implemented"});
-    expected_wire += "STARTTLS\r\n";
-    const auto err = x.failure_of(Kind::kTls);
-    CHECK(err->code() == 502);
+  const struct {
+    const char* reply;
+    int code;
+    const char* enhanced;
+  } refusals[] = {{"454 4.7.0 TLS not available due to temporary reason", 454, "4.7.0"},
+                  {"502 5.5.1 not implemented", 502, "5.5.1"}};
+  for (const auto& refusal : refusals) {
+    DYNAMIC_SECTION("refused with " << refusal.code) {
+      x.server.ehlo = {"STARTTLS", "AUTH PLAIN"};
+      x.server.on("STARTTLS", {refusal.reply});
+      expected_wire += "STARTTLS\r\n";
+      const auto err = x.failure_of(Kind::kTls);
+      CHECK(err->code() == refusal.code);
+      CHECK(err->enhanced_status() == refusal.enhanced);
+    }
   }
   CHECK(x.transport.wire() == expected_wire);
   CHECK_FALSE(x.transport.tls_started());

@@ -1,5 +1,6 @@
 #include "emacs/env.hpp"
 
+#include <type_traits>
 #include <vector>
 
 #include "common/utf8.hpp"
@@ -10,28 +11,26 @@ void Env::check() {
   if (raw_->non_local_exit_check(raw_) != emacs_funcall_exit_return) throw PendingExit{};
 }
 
-emacs_value Env::intern(const char* name) {
-  emacs_value v = raw_->intern(raw_, name);
-  check();
-  return v;
+template <typename Fn, typename... Args>
+auto Env::checked(Fn emacs_env::*function, Args... args) {
+  if constexpr (std::is_void_v<std::invoke_result_t<Fn, emacs_env*, Args...>>) {
+    (raw_->*function)(raw_, args...);
+    check();
+  } else {
+    auto result = (raw_->*function)(raw_, args...);
+    check();
+    return result;
+  }
 }
 
-bool Env::is_nil(emacs_value v) {
-  const bool not_nil = raw_->is_not_nil(raw_, v);
-  check();
-  return !not_nil;
-}
+emacs_value Env::intern(const char* name) { return checked(&emacs_env::intern, name); }
 
-bool Env::eq(emacs_value a, emacs_value b) {
-  const bool same = raw_->eq(raw_, a, b);
-  check();
-  return same;
-}
+bool Env::is_nil(emacs_value v) { return !checked(&emacs_env::is_not_nil, v); }
+
+bool Env::eq(emacs_value a, emacs_value b) { return checked(&emacs_env::eq, a, b); }
 
 emacs_value Env::call(emacs_value function, std::span<emacs_value> args) {
-  emacs_value v = raw_->funcall(raw_, function, static_cast<ptrdiff_t>(args.size()), args.data());
-  check();
-  return v;
+  return checked(&emacs_env::funcall, function, static_cast<ptrdiff_t>(args.size()), args.data());
 }
 
 emacs_value Env::call(emacs_value function, std::initializer_list<emacs_value> args) {
@@ -45,11 +44,9 @@ emacs_value Env::call(const char* function, std::initializer_list<emacs_value> a
 
 std::string Env::bytes(emacs_value string) {
   ptrdiff_t size = 0;
-  raw_->copy_string_contents(raw_, string, nullptr, &size);
-  check();
+  checked(&emacs_env::copy_string_contents, string, nullptr, &size);
   std::string out(static_cast<std::size_t>(size), '\0');  // size counts the trailing NUL
-  raw_->copy_string_contents(raw_, string, out.data(), &size);
-  check();
+  checked(&emacs_env::copy_string_contents, string, out.data(), &size);
   out.resize(static_cast<std::size_t>(size) - 1);
   return out;
 }
@@ -64,67 +61,42 @@ ByteBuffer Env::message_bytes(emacs_value string) {
     if (raw_->non_local_exit_check(raw_) != emacs_funcall_exit_signal) check();
     raw_->non_local_exit_clear(raw_);
     out = ByteBuffer(static_cast<std::size_t>(size));
-    raw_->copy_string_contents(raw_, string, out.data(), &size);
-    check();
+    checked(&emacs_env::copy_string_contents, string, out.data(), &size);
   }
   out.shrink(static_cast<std::size_t>(size) - 1);
   return out;
 }
 
 emacs_value Env::unibyte(std::string_view bytes) {
-  emacs_value v = raw_->make_unibyte_string(raw_, bytes.data(), static_cast<ptrdiff_t>(bytes.size()));
-  check();
-  return v;
+  return checked(&emacs_env::make_unibyte_string, bytes.data(), static_cast<ptrdiff_t>(bytes.size()));
 }
 
 emacs_value Env::text(std::string_view bytes) {
   // make_string signals on anything but valid UTF-8 (Emacs 28+), and a server's reply may
   // hold Latin-1 or garbage: those keep their bytes as a unibyte string instead.
   if (!is_valid_utf8(bytes)) return unibyte(bytes);
-  emacs_value v = raw_->make_string(raw_, bytes.data(), static_cast<ptrdiff_t>(bytes.size()));
-  check();
-  return v;
+  return checked(&emacs_env::make_string, bytes.data(), static_cast<ptrdiff_t>(bytes.size()));
 }
 
-emacs_value Env::integer(std::intmax_t n) {
-  emacs_value v = raw_->make_integer(raw_, n);
-  check();
-  return v;
-}
+emacs_value Env::integer(std::intmax_t n) { return checked(&emacs_env::make_integer, n); }
 
 emacs_value Env::list(std::span<emacs_value> items) { return call(intern("list"), items); }
 
-emacs_value Env::floating(double d) {
-  emacs_value v = raw_->make_float(raw_, d);
-  check();
-  return v;
-}
+emacs_value Env::floating(double d) { return checked(&emacs_env::make_float, d); }
 
 bool Env::satisfies(const char* predicate, emacs_value v) { return !is_nil(call(predicate, {v})); }
 
-std::intmax_t Env::to_integer(emacs_value v) {
-  const std::intmax_t n = raw_->extract_integer(raw_, v);
-  check();
-  return n;
-}
+std::intmax_t Env::to_integer(emacs_value v) { return checked(&emacs_env::extract_integer, v); }
 
-double Env::to_float(emacs_value v) {
-  const double d = raw_->extract_float(raw_, v);
-  check();
-  return d;
-}
+double Env::to_float(emacs_value v) { return checked(&emacs_env::extract_float, v); }
 
 std::vector<emacs_value> Env::list_items(emacs_value list) {
   if (!satisfies("proper-list-p", list)) wrong_type("listp", list);
   emacs_value vector = call("vconcat", {list});
-  const ptrdiff_t size = raw_->vec_size(raw_, vector);
-  check();
+  const ptrdiff_t size = checked(&emacs_env::vec_size, vector);
   std::vector<emacs_value> items;
   items.reserve(static_cast<std::size_t>(size));
-  for (ptrdiff_t i = 0; i < size; ++i) {
-    items.push_back(raw_->vec_get(raw_, vector, i));
-    check();
-  }
+  for (ptrdiff_t i = 0; i < size; ++i) items.push_back(checked(&emacs_env::vec_get, vector, i));
   return items;
 }
 
@@ -162,47 +134,24 @@ void Env::consume_quit() {
   if (raw_->non_local_exit_check(raw_) != emacs_funcall_exit_return) take_exit();
 }
 
-emacs_value Env::make_global_ref(emacs_value v) {
-  emacs_value ref = raw_->make_global_ref(raw_, v);
-  check();
-  return ref;
-}
+emacs_value Env::make_global_ref(emacs_value v) { return checked(&emacs_env::make_global_ref, v); }
 
-void Env::free_global_ref(emacs_value v) {
-  raw_->free_global_ref(raw_, v);
-  check();
-}
+void Env::free_global_ref(emacs_value v) { checked(&emacs_env::free_global_ref, v); }
 
 emacs_value Env::make_user_ptr(emacs_finalizer finalizer, void* p) {
-  emacs_value v = raw_->make_user_ptr(raw_, finalizer, p);
-  check();
-  return v;
+  return checked(&emacs_env::make_user_ptr, finalizer, p);
 }
 
-void* Env::user_ptr(emacs_value v) {
-  void* p = raw_->get_user_ptr(raw_, v);
-  check();
-  return p;
-}
+void* Env::user_ptr(emacs_value v) { return checked(&emacs_env::get_user_ptr, v); }
 
-emacs_finalizer Env::user_finalizer(emacs_value v) {
-  emacs_finalizer f = raw_->get_user_finalizer(raw_, v);
-  check();
-  return f;
-}
+emacs_finalizer Env::user_finalizer(emacs_value v) { return checked(&emacs_env::get_user_finalizer, v); }
 
-int Env::open_channel(emacs_value process) {
-  const int fd = raw_->open_channel(raw_, process);
-  check();
-  return fd;
-}
+int Env::open_channel(emacs_value process) { return checked(&emacs_env::open_channel, process); }
 
 emacs_value Env::make_function(ptrdiff_t min_arity, ptrdiff_t max_arity,
                                emacs_value (*function)(emacs_env*, ptrdiff_t, emacs_value*, void*) noexcept,
                                const char* docstring, void* data) {
-  emacs_value fn = raw_->make_function(raw_, min_arity, max_arity, function, docstring, data);
-  check();
-  return fn;
+  return checked(&emacs_env::make_function, min_arity, max_arity, function, docstring, data);
 }
 
 }  // namespace smtpn::emacs

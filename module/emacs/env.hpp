@@ -87,6 +87,10 @@ class Env {
 
  private:
   void check();
+  // Calls FUNCTION, one of emacs_env's, with ARGS and then check(): how every wrapper above
+  // reaches Emacs (message_bytes alone also handles one exit itself first).
+  template <typename Fn, typename... Args>
+  auto checked(Fn emacs_env::*function, Args... args);
   emacs_env* raw_;
 };
 

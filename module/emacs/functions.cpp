@@ -6,6 +6,9 @@
 #include "emacs/jobs_bindings.hpp"
 #include "emacs/message_file_bindings.hpp"
 #include "emacs/send_bindings.hpp"
+#ifdef SMTPN_LEAK_PROBE
+#include "emacs/leak_probe.hpp"
+#endif
 
 namespace smtpn::emacs {
 namespace {
@@ -229,6 +232,17 @@ constexpr std::array kFunctions = {
                  "doorbell's bytes) are ignored.  Not for direct use.\n\n"
                  "(fn &optional PROCESS OUTPUT)",
                  lisp_jobs_drain},
+#ifdef SMTPN_LEAK_PROBE
+    // Sanitizer builds only (CMake adds leak_probe.cpp and the macro there): no shipped
+    // module can leak through it.
+    FunctionSpec{"smtpmail-native--leak-probe", 0, 0,
+                 "Leak two allocations on purpose, for the leak check's self-test.\n"
+                 "One block of 4242 bytes from the module and one OpenSSL digest\n"
+                 "context; both become unreachable at once.  Exists only in sanitizer\n"
+                 "builds.  Return nil.\n\n"
+                 "(fn)",
+                 lisp_leak_probe},
+#endif
 };
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <new>
 #include <thread>
 
-#include "emacs/function_table.hpp"
 #include "emacs/leak_probe.hpp"
 
 namespace smtpn::emacs {
@@ -29,6 +28,8 @@ constexpr std::size_t kProbeBlockSize = 4242;
   asm volatile("" : : "r"(ctx) : "memory");
 }
 
+}  // namespace
+
 emacs_value lisp_leak_probe(Env& env, Args) {
   // On a thread that then ends: a stale copy of the pointers on the main thread's stack
   // could make LeakSanitizer think the blocks are still reachable.
@@ -38,19 +39,5 @@ emacs_value lisp_leak_probe(Env& env, Args) {
   }).join();
   return env.nil();
 }
-
-constexpr FunctionSpec kLeakProbe[] = {
-    FunctionSpec{"smtpmail-native--leak-probe", 0, 0,
-                 "Leak two allocations on purpose, for the leak check's self-test.\n"
-                 "One block of 4242 bytes from the module and one OpenSSL digest\n"
-                 "context; both become unreachable at once.  Exists only in sanitizer\n"
-                 "builds.  Return nil.\n\n"
-                 "(fn)",
-                 lisp_leak_probe},
-};
-
-}  // namespace
-
-std::span<const FunctionSpec> leak_probe_functions() { return kLeakProbe; }
 
 }  // namespace smtpn::emacs

@@ -1,12 +1,11 @@
-// The sanitizer builds' deliberate leak (leak_probe.cpp), registered only with SMTPN_LEAK_PROBE.
+// The sanitizer builds' deliberate leak (leak_probe.cpp): functions.cpp lists it only with
+// SMTPN_LEAK_PROBE.
 #pragma once
-
-#include <span>
 
 #include "emacs/function_table.hpp"
 
 namespace smtpn::emacs {
 
-std::span<const FunctionSpec> leak_probe_functions();
+LispFunction lisp_leak_probe;
 
 }  // namespace smtpn::emacs

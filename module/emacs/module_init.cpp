@@ -7,9 +7,6 @@
 #include "emacs/env.hpp"
 #include "emacs/errors.hpp"
 #include "emacs/function_table.hpp"
-#ifdef SMTPN_LEAK_PROBE
-#include "emacs/leak_probe.hpp"
-#endif
 
 extern "C" {
 __attribute__((visibility("default"))) int plugin_is_GPL_compatible;
@@ -51,9 +48,6 @@ int emacs_module_init(emacs_runtime* runtime) noexcept {
   try {
     smtpn::emacs::define_error_hierarchy(env);
     smtpn::emacs::register_functions(env, smtpn::emacs::module_functions());
-#ifdef SMTPN_LEAK_PROBE
-    smtpn::emacs::register_functions(env, smtpn::emacs::leak_probe_functions());
-#endif
     env.call("provide", {env.intern("smtpmail-native-module")});
   } catch (const smtpn::emacs::PendingExit&) {
     return kInitError;

@@ -2,6 +2,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "common/enum_table.hpp"
 #include "crypto/hex.hpp"
 #include "crypto/openssl_ptr.hpp"
 #include "net/error.hpp"
@@ -31,6 +32,29 @@ std::string time_text(const ASN1_TIME* t) {
   return bio_text(bio.get());
 }
 
+// The words are what the user reads first.
+constexpr EnumNames<VerifyError> kReasons[] = {
+    {VerifyError::kNone, "", "the certificate is trusted"},
+    {VerifyError::kSelfSigned, "self-signed",
+     "the certificate is self-signed: no authority you trust vouches for it"},
+    {VerifyError::kUnknownIssuer, "unknown-issuer",
+     "the certificate was issued by an authority this system does not trust (or the server "
+     "did not send its intermediate certificates)"},
+    {VerifyError::kExpired, "expired", "the certificate has expired"},
+    {VerifyError::kNotYetValid, "not-yet-valid", "the certificate is not valid yet (is the clock right?)"},
+    {VerifyError::kHostnameMismatch, "hostname-mismatch", "the certificate is for a different host name"},
+    {VerifyError::kRevoked, "revoked", "the certificate has been revoked"},
+    {VerifyError::kPinMismatch, "pin-mismatch", "the certificate is not the one pinned for this server"},
+    {VerifyError::kOther, "other", "the certificate could not be verified"},
+};
+static_assert(rows_follow_enum(kReasons, VerifyError::kOther), "one row per VerifyError, in its order");
+
+// A value no enumerator has reads as kOther.
+const EnumNames<VerifyError>& reason_of(VerifyError reason) {
+  const EnumNames<VerifyError>* row = row_of(kReasons, reason);
+  return row ? *row : kReasons[static_cast<std::size_t>(VerifyError::kOther)];
+}
+
 }  // namespace
 
 VerifyError classify_verify_result(long code) {
@@ -50,37 +74,9 @@ VerifyError classify_verify_result(long code) {
   }
 }
 
-const char* verify_error_name(VerifyError reason) {
-  switch (reason) {
-    case VerifyError::kNone: return "";
-    case VerifyError::kSelfSigned: return "self-signed";
-    case VerifyError::kUnknownIssuer: return "unknown-issuer";
-    case VerifyError::kExpired: return "expired";
-    case VerifyError::kNotYetValid: return "not-yet-valid";
-    case VerifyError::kHostnameMismatch: return "hostname-mismatch";
-    case VerifyError::kRevoked: return "revoked";
-    case VerifyError::kPinMismatch: return "pin-mismatch";
-    case VerifyError::kOther: return "other";
-  }
-  return "other";
-}
+const char* verify_error_name(VerifyError reason) { return reason_of(reason).symbol; }
 
-const char* verify_error_words(VerifyError reason) {
-  switch (reason) {
-    case VerifyError::kNone: return "the certificate is trusted";
-    case VerifyError::kSelfSigned: return "the certificate is self-signed: no authority you trust vouches for it";
-    case VerifyError::kUnknownIssuer:
-      return "the certificate was issued by an authority this system does not trust (or the server "
-             "did not send its intermediate certificates)";
-    case VerifyError::kExpired: return "the certificate has expired";
-    case VerifyError::kNotYetValid: return "the certificate is not valid yet (is the clock right?)";
-    case VerifyError::kHostnameMismatch: return "the certificate is for a different host name";
-    case VerifyError::kRevoked: return "the certificate has been revoked";
-    case VerifyError::kPinMismatch: return "the certificate is not the one pinned for this server";
-    case VerifyError::kOther: return "the certificate could not be verified";
-  }
-  return "the certificate could not be verified";
-}
+const char* verify_error_words(VerifyError reason) { return reason_of(reason).words; }
 
 std::string colon_hex(std::string_view bytes) {
   const std::string hex = crypto::hex_encode(bytes);

@@ -18,7 +18,8 @@ struct CertificateInfo {
 };
 
 // Why a certificate is not trusted. Names (verify_error_name) are the Lisp symbols of
-// :verify-error, so they are part of the module's contract.
+// :verify-error, so they are part of the module's contract. certificate.cpp names them in a
+// table checked against this order up to kOther, which stays last.
 enum class VerifyError {
   kNone,              // verified
   kSelfSigned,        // self-signed, alone or at the top of the chain

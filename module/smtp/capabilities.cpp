@@ -25,6 +25,29 @@ std::vector<std::string_view> words(std::string_view s) {
   return out;
 }
 
+// The keywords whose presence is all that is noted, and the flag each one sets.
+struct FlagKeyword {
+  std::string_view keyword;
+  bool Capabilities::*flag;
+};
+
+constexpr FlagKeyword kFlagKeywords[] = {
+    {"STARTTLS", &Capabilities::starttls},
+    {"PIPELINING", &Capabilities::pipelining},
+    {"8BITMIME", &Capabilities::eight_bit_mime},
+    {"SMTPUTF8", &Capabilities::smtputf8},
+    {"DSN", &Capabilities::dsn},
+    {"CHUNKING", &Capabilities::chunking},
+    {"ENHANCEDSTATUSCODES", &Capabilities::enhanced_status_codes},
+};
+
+// KEYWORD's flag (KEYWORD in upper case), or nullptr when it is not a flag keyword.
+bool Capabilities::*flag_of(std::string_view keyword) {
+  for (const auto& [name, flag] : kFlagKeywords)
+    if (name == keyword) return flag;
+  return nullptr;
+}
+
 void add_mechanisms(Capabilities& caps, const std::vector<std::string_view>& names) {
   for (auto name : names) {
     std::string mech = upper(name);
@@ -62,20 +85,8 @@ Capabilities parse_capabilities(const Reply& ehlo_reply) {
       std::vector<std::string_view> names{std::string_view(line).substr(line.find('=') + 1)};
       names = words(names.front());
       add_mechanisms(caps, names);
-    } else if (keyword == "STARTTLS") {
-      caps.starttls = true;
-    } else if (keyword == "PIPELINING") {
-      caps.pipelining = true;
-    } else if (keyword == "8BITMIME") {
-      caps.eight_bit_mime = true;
-    } else if (keyword == "SMTPUTF8") {
-      caps.smtputf8 = true;
-    } else if (keyword == "DSN") {
-      caps.dsn = true;
-    } else if (keyword == "CHUNKING") {
-      caps.chunking = true;
-    } else if (keyword == "ENHANCEDSTATUSCODES") {
-      caps.enhanced_status_codes = true;
+    } else if (bool Capabilities::*flag = flag_of(keyword)) {
+      caps.*flag = true;
     } else if (keyword == "SIZE" && !w.empty()) {
       std::uint64_t n = 0;
       const auto [end, ec] = std::from_chars(w.front().data(), w.front().data() + w.front().size(), n);

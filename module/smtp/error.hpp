@@ -15,7 +15,8 @@
 namespace smtpn::smtp {
 
 // Where a session is. kArguments: refused before connecting; kQuit: the message (if any)
-// is decided and the session is saying goodbye.
+// is decided and the session is saying goodbye. phase.cpp names them in a table checked
+// against this order up to kQuit: a phase added after kQuit must update that check.
 enum class Phase {
   kArguments,
   kConnect,

@@ -1,39 +1,36 @@
 // Names of the outcome vocabulary of error.hpp: phases for messages and for Lisp, and
 // delivery states for Lisp.
+#include "common/enum_table.hpp"
 #include "smtp/error.hpp"
 
 namespace smtpn::smtp {
+namespace {
+
+// The words go inside "(during ...)".
+constexpr EnumNames<Phase> kPhases[] = {
+    {Phase::kArguments, "arguments", "checking the arguments"},
+    {Phase::kConnect, "connect", "connecting"},
+    {Phase::kTlsHandshake, "tls", "the TLS handshake"},  // implicit TLS, before the greeting
+    {Phase::kGreeting, "greeting", "waiting for the greeting"},
+    {Phase::kHello, "hello", "EHLO"},
+    {Phase::kStartTls, "starttls", "STARTTLS"},
+    {Phase::kAuth, "auth", "authentication"},
+    {Phase::kEnvelope, "envelope", "the envelope (MAIL/RCPT)"},
+    {Phase::kData, "data", "sending the message"},
+    {Phase::kQuit, "quit", "QUIT"},
+};
+static_assert(rows_follow_enum(kPhases, Phase::kQuit), "one row per Phase, in its order");
+
+}  // namespace
 
 const char* phase_name(Phase phase) {
-  switch (phase) {
-    case Phase::kArguments: return "checking the arguments";
-    case Phase::kConnect: return "connecting";
-    case Phase::kTlsHandshake: return "the TLS handshake";  // implicit TLS, before the greeting
-    case Phase::kGreeting: return "waiting for the greeting";
-    case Phase::kHello: return "EHLO";
-    case Phase::kStartTls: return "STARTTLS";
-    case Phase::kAuth: return "authentication";
-    case Phase::kEnvelope: return "the envelope (MAIL/RCPT)";
-    case Phase::kData: return "sending the message";
-    case Phase::kQuit: return "QUIT";
-  }
-  return "";
+  const EnumNames<Phase>* row = row_of(kPhases, phase);
+  return row ? row->words : "";
 }
 
 const char* phase_symbol(Phase phase) {
-  switch (phase) {
-    case Phase::kArguments: return "arguments";
-    case Phase::kConnect: return "connect";
-    case Phase::kTlsHandshake: return "tls";
-    case Phase::kGreeting: return "greeting";
-    case Phase::kHello: return "hello";
-    case Phase::kStartTls: return "starttls";
-    case Phase::kAuth: return "auth";
-    case Phase::kEnvelope: return "envelope";
-    case Phase::kData: return "data";
-    case Phase::kQuit: return "quit";
-  }
-  return "connect";
+  const EnumNames<Phase>* row = row_of(kPhases, phase);
+  return row ? row->symbol : "connect";
 }
 
 const char* delivery_symbol(Delivery delivery) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "crypto/openssl_ptr.hpp"
+#include "support/non_copyable.hpp"
 
 namespace smtpn::hostile {
 
@@ -28,13 +29,11 @@ struct KeyAndCert {
   crypto::X509Ptr cert;
 };
 
-class TestPki {
+class TestPki : test::NonCopyable {
  public:
   // Built once per process (thread-safe), on first use.
   static const TestPki& instance();
   ~TestPki();
-  TestPki(const TestPki&) = delete;
-  TestPki& operator=(const TestPki&) = delete;
 
   const KeyAndCert& leaf(Cert cert) const;
   // A temporary PEM file holding only the test CA (for TlsOptions::trust_file); removed at exit.

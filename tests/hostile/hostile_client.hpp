@@ -44,10 +44,12 @@ struct Outcome {
   std::string error_text() const { return error ? error->what() : std::string(); }
 };
 
-// Options for the hostile server at 127.0.0.1:PORT: STARTTLS required, the test CA trusted,
-// short timeouts (a scenario never waits long for a client that should have given up).
-inline smtp::SessionOptions hostile_options(const std::string& port) {
-  smtp::SessionOptions o = test::loopback_session(port, smtp::StreamType::kStartTls, 1.5);
+// Options for the hostile server at 127.0.0.1:PORT: STARTTLS required (or another STREAM
+// type), the test CA trusted, short timeouts (a scenario never waits long for a client that
+// should have given up).
+inline smtp::SessionOptions hostile_options(const std::string& port,
+                                            smtp::StreamType stream = smtp::StreamType::kStartTls) {
+  smtp::SessionOptions o = test::loopback_session(port, stream, 1.5);
   o.helo = "client.test";
   o.tls.trust_file = TestPki::instance().ca_file();
   return o;
@@ -55,9 +57,7 @@ inline smtp::SessionOptions hostile_options(const std::string& port) {
 
 // The same in the clear (stream type plain), for scenarios about the SMTP dialogue itself.
 inline smtp::SessionOptions plain_options(const std::string& port) {
-  smtp::SessionOptions o = hostile_options(port);
-  o.stream_type = smtp::StreamType::kPlain;
-  return o;
+  return hostile_options(port, smtp::StreamType::kPlain);
 }
 
 // The commands of one plain transaction for hostile_mail(), as the server's Record::lines.
@@ -68,8 +68,9 @@ inline const std::vector<std::string>& one_transaction_lines() {
 }
 
 // The same with AUTH as kUser / kPassword.
-inline smtp::SessionOptions hostile_auth_options(const std::string& port) {
-  smtp::SessionOptions o = hostile_options(port);
+inline smtp::SessionOptions hostile_auth_options(const std::string& port,
+                                                 smtp::StreamType stream = smtp::StreamType::kStartTls) {
+  smtp::SessionOptions o = hostile_options(port, stream);
   o.user = kUser;
   o.password = [] { return crypto::Secret(kPassword); };
   return o;

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <chrono>
 
+#include "common/enum_table.hpp"
+
 namespace smtpn::hostile {
 namespace {
 
@@ -338,6 +340,27 @@ bool open_starttls(Connection& c, const std::vector<std::string>& caps, Cert cer
   c.reply("220 2.0.0 go ahead");
   return c.start_tls(cert);
 }
+
+namespace {
+
+struct HangUpWay {
+  HangUp value;
+  const char* name;
+  void (Connection::*end)();
+};
+
+constexpr HangUpWay kHangUps[] = {
+    {HangUp::kCloseNotify, "close_notify, then FIN", &Connection::close},
+    {HangUp::kFin, "FIN without close_notify", &Connection::close_without_notify},
+    {HangUp::kReset, "RST", &Connection::reset},
+};
+static_assert(rows_follow_enum(kHangUps, HangUp::kReset), "one row per HangUp, in its order");
+
+}  // namespace
+
+void hang_up(Connection& c, HangUp how) { (c.*row_of(kHangUps, how)->end)(); }
+
+const char* hang_up_name(HangUp how) { return row_of(kHangUps, how)->name; }
 
 std::string serve_transaction(Connection& c) {
   c.expect("MAIL FROM:");

@@ -16,6 +16,7 @@
 #include "crypto/openssl_ptr.hpp"
 #include "hostile_certs.hpp"
 #include "support/loopback_listener.hpp"
+#include "support/non_copyable.hpp"
 
 namespace smtpn::hostile {
 
@@ -43,12 +44,10 @@ class ScriptAbort : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class Connection {
+class Connection : test::NonCopyable {
  public:
   explicit Connection(int fd, Record& record);
   ~Connection();
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
 
   // --- writing (in the clear, or inside TLS once start_tls succeeded) ---
   void send(std::string_view bytes);
@@ -107,12 +106,10 @@ class Connection {
 
 using Script = std::function<void(Connection&)>;
 
-class HostileServer {
+class HostileServer : test::NonCopyable {
  public:
   explicit HostileServer(Script script);
   ~HostileServer();
-  HostileServer(const HostileServer&) = delete;
-  HostileServer& operator=(const HostileServer&) = delete;
 
   const std::string& port() const { return listener_.port(); }
   // Waits for the script (every wait in it has a deadline) and returns what the client sent.
@@ -139,5 +136,15 @@ bool open_starttls(Connection& c, const std::vector<std::string>& caps, Cert cer
 // MAIL, RCPT (one or more), DATA, the message, QUIT, answered as a good server would;
 // returns the message payload as received (dot-stuffed, terminator included).
 std::string serve_transaction(Connection& c);
+
+// The ways a script ends a connection abruptly, for scenarios that try more than one.
+enum class HangUp {
+  kCloseNotify,  // Connection::close(): close_notify (inside TLS), then FIN
+  kFin,          // Connection::close_without_notify(): FIN alone, a truncation inside TLS
+  kReset,        // Connection::reset(): RST
+};
+void hang_up(Connection& c, HangUp how);
+// "close_notify, then FIN", "FIN without close_notify", "RST": for INFO.
+const char* hang_up_name(HangUp how);
 
 }  // namespace smtpn::hostile

@@ -71,8 +71,7 @@ TEST_CASE("no TLS and plaintext AUTH forbidden: no credential leaves in any enco
           while (auto line = c.read_line())
             c.reply(line->rfind("AUTH", 0) == 0 ? "334 " : line->empty() ? "235 ok" : "250 ok");
         });
-        smtp::SessionOptions options = hostile_auth_options(server.port());
-        options.stream_type = smtp::StreamType::kPlain;
+        smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kPlain);
         options.plaintext_auth = smtp::PlaintextAuth::kNever;  // as for a non-loopback server
         options.mechanisms = {"PLAIN", "LOGIN", "XOAUTH2"};
         if (with_token) options.oauth_token = [] { return crypto::Secret(kToken); };

@@ -32,23 +32,29 @@ const char* step_name(Step step) {
   return "";
 }
 
+// The good server's dialogue after its greeting: each step's command and its answer.
+struct StepExchange {
+  Step step;
+  const char* command;
+  const char* answer;
+};
+constexpr StepExchange kDialogue[] = {
+    {Step::kEhlo, "EHLO ", "250 hostile.test"},
+    {Step::kMail, "MAIL FROM:", "250 ok"},
+    {Step::kRcpt, "RCPT TO:", "250 ok"},
+    {Step::kData, "DATA", "354 go ahead"},
+};
+
 // Plays a good server (no PIPELINING, so one command at a time) up to STEP and there does
 // FAULT instead of answering.
 void fault_at(Connection& c, Step step, const std::function<void(Connection&)>& fault) {
   if (step == Step::kGreeting) return fault(c);
   greet(c);
-  c.expect("EHLO ");
-  if (step == Step::kEhlo) return fault(c);
-  c.reply("250 hostile.test");
-  c.expect("MAIL FROM:");
-  if (step == Step::kMail) return fault(c);
-  c.reply("250 ok");
-  c.expect("RCPT TO:");
-  if (step == Step::kRcpt) return fault(c);
-  c.reply("250 ok");
-  c.expect("DATA");
-  if (step == Step::kData) return fault(c);
-  c.reply("354 go ahead");
+  for (const auto& [at, command, answer] : kDialogue) {
+    c.expect(command);
+    if (step == at) return fault(c);
+    c.reply(answer);
+  }
   if (step == Step::kMidData) {
     c.expect("From:");  // the message has started; the client is still writing it
     return fault(c);
@@ -79,17 +85,14 @@ TEST_CASE("a server hanging up at each step: a connection error that says whethe
           "[hostile][disconnect]") {
   const Step step = GENERATE(Step::kGreeting, Step::kEhlo, Step::kMail, Step::kRcpt, Step::kData, Step::kMidData,
                              Step::kDot);
-  const bool reset = GENERATE(false, true);
-  INFO("hang-up " << step_name(step) << (reset ? " (RST)" : " (FIN)"));
+  const HangUp how = GENERATE(HangUp::kFin, HangUp::kReset);
+  INFO("hang-up " << step_name(step) << " (" << hang_up_name(how) << ")");
   Record rec;
   const Outcome out = send_with_fault(
       step,
-      [reset, step](Connection& c) {
+      [how, step](Connection& c) {
         if (step == Step::kEhlo) c.send("250-hostile.test\r\n250-SIZE 100");  // a reply cut short
-        if (reset)
-          c.reset();
-        else
-          c.close_without_notify();
+        hang_up(c, how);
       },
       &rec);
   INFO(out.error_text());
@@ -101,7 +104,7 @@ TEST_CASE("a server hanging up at each step: a connection error that says whethe
   // After its FIN the script still reads what the client sends (a half-close), so in the middle
   // of the message a FIN still lets the whole message, dot included, reach the server: then the
   // client cannot know either. An RST there stops the client's writes: not sent.
-  const bool message_reached_server = step == Step::kDot || (step == Step::kMidData && !reset);
+  const bool message_reached_server = step == Step::kDot || (step == Step::kMidData && how != HangUp::kReset);
   if (message_reached_server) {
     CHECK(contains(out.error_text(), "delivery status unknown"));
   } else {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catch.hpp"
@@ -46,6 +47,20 @@ bool scram_exchange(Connection& c, bool accept, crypto::Digest digest, const std
     c.reply("535 5.7.8 authentication failed");
   }
   return scram.authenticated;
+}
+
+// How an OAuth exchange ends: 235 when ACCEPT and the token was OK, else the JSON error
+// challenge (RFC 7628 section 3.2.2), the client's reply to it (starting with
+// REPLY_PREFIX) and 535. Returns OK.
+bool end_oauth_exchange(Connection& c, bool accept, bool ok, std::string_view reply_prefix) {
+  if (accept && ok) {
+    c.reply("235 2.7.0 ok");
+  } else {
+    c.reply("334 " + b64(kOAuthError));
+    c.expect(reply_prefix);
+    c.reply("535 5.7.8 token refused");
+  }
+  return ok;
 }
 
 const std::map<std::string, Exchange>& exchanges() {
@@ -106,14 +121,7 @@ const std::map<std::string, Exchange>& exchanges() {
                                                        "user=alice\x01"
                                                        "auth=Bearer ") +
                                                        kToken + "\x01\x01";
-         if (accept && ok) {
-           c.reply("235 2.7.0 ok");
-         } else {
-           c.reply("334 " + b64(kOAuthError));
-           c.expect("");
-           c.reply("535 5.7.8 token refused");
-         }
-         return ok;
+         return end_oauth_exchange(c, accept, ok, "");  // XOAUTH2 answers with an empty line
        }},
       {"OAUTHBEARER",
        [](Connection& c, bool accept) {
@@ -123,14 +131,7 @@ const std::map<std::string, Exchange>& exchanges() {
              blob.rfind("n,a=alice,\x01", 0) == 0 && blob.find(std::string("\x01"
                                                                            "auth=Bearer ") +
                                                                kToken + "\x01\x01") != std::string::npos;
-         if (accept && ok) {
-           c.reply("235 2.7.0 ok");
-         } else {
-           c.reply("334 " + b64(kOAuthError));
-           c.expect("AQ==");
-           c.reply("535 5.7.8 token refused");
-         }
-         return ok;
+         return end_oauth_exchange(c, accept, ok, "AQ==");  // OAUTHBEARER with a lone ^A
        }},
   };
   return table;

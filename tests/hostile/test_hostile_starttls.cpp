@@ -5,6 +5,7 @@
 #include <future>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "catch.hpp"
 #include "hostile_client.hpp"
@@ -34,6 +35,28 @@ void check_stopped_at_starttls(const SentAndSeen& sent, Kind kind, std::string_v
   CHECK(sent.rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
   CHECK_FALSE(sent.rec.tls_established);
   CHECK(sent.rec.after_tls.empty());
+}
+
+// A server whose EHLO offers BEFORE in the clear and AFTER inside TLS. It expects the client
+// to authenticate inside TLS with MECHANISM ("PLAIN" or "LOGIN"; "" for not at all), accepts
+// that, then the mail.
+Script caps_across_tls(std::vector<std::string> before, std::vector<std::string> after,
+                       std::string mechanism) {
+  return [before, after, mechanism](Connection& c) {
+    if (!open_starttls(c, before)) return;
+    answer_ehlo(c, after);
+    if (mechanism == "PLAIN") {
+      c.expect("AUTH PLAIN ");
+    } else if (mechanism == "LOGIN") {
+      c.expect("AUTH LOGIN");
+      c.reply("334 VXNlcm5hbWU6");  // "Username:"
+      c.expect("");
+      c.reply("334 UGFzc3dvcmQ6");  // "Password:"
+      c.expect("");
+    }
+    if (!mechanism.empty()) c.reply("235 2.7.0 ok");
+    serve_transaction(c);
+  };
 }
 
 }  // namespace
@@ -84,24 +107,14 @@ TEST_CASE("STARTTLS injection byte by byte, waiting before the client reads: it 
 
 TEST_CASE("capabilities after TLS replace those before it", "[hostile][starttls]") {
   SECTION("AUTH offered only after TLS is used") {
-    HostileServer server([](Connection& c) {
-      if (!open_starttls(c, {"PIPELINING"})) return;
-      answer_ehlo(c, {"PIPELINING", "AUTH PLAIN"});
-      c.expect("AUTH PLAIN ");
-      c.reply("235 2.7.0 ok");
-      serve_transaction(c);
-    });
+    HostileServer server(caps_across_tls({"PIPELINING"}, {"PIPELINING", "AUTH PLAIN"}, "PLAIN"));
     const auto [out, rec] = deliver_to(server, hostile_auth_options(server.port()));
     CHECK(out.result->mechanism == "PLAIN");
     CHECK(rec.before_tls == "EHLO client.test\r\nSTARTTLS\r\n");
     CHECK(contains(rec.after_tls, "AUTH PLAIN "));
   }
   SECTION("a pre-TLS AUTH list is ignored when the post-TLS EHLO has none") {
-    HostileServer server([](Connection& c) {
-      if (!open_starttls(c, {"AUTH PLAIN LOGIN CRAM-MD5"})) return;
-      answer_ehlo(c, {"PIPELINING"});
-      serve_transaction(c);
-    });
+    HostileServer server(caps_across_tls({"AUTH PLAIN LOGIN CRAM-MD5"}, {"PIPELINING"}, ""));
     const auto [out, rec] = deliver_to(server, hostile_auth_options(server.port()));
     CHECK(out.result->mechanism.empty());
     CHECK_FALSE(contains(rec.before_tls, "AUTH"));
@@ -109,17 +122,7 @@ TEST_CASE("capabilities after TLS replace those before it", "[hostile][starttls]
     CHECK(out.traced("offers no AUTH"));
   }
   SECTION("a pre-TLS mechanism absent after TLS is not used") {
-    HostileServer server([](Connection& c) {
-      if (!open_starttls(c, {"AUTH CRAM-MD5"})) return;
-      answer_ehlo(c, {"PIPELINING", "AUTH LOGIN"});
-      c.expect("AUTH LOGIN");
-      c.reply("334 VXNlcm5hbWU6");
-      c.expect("");
-      c.reply("334 UGFzc3dvcmQ6");
-      c.expect("");
-      c.reply("235 2.7.0 ok");
-      serve_transaction(c);
-    });
+    HostileServer server(caps_across_tls({"AUTH CRAM-MD5"}, {"PIPELINING", "AUTH LOGIN"}, "LOGIN"));
     const auto [out, rec] = deliver_to(server, hostile_auth_options(server.port()));
     CHECK(out.result->mechanism == "LOGIN");
     CHECK_FALSE(contains(rec.after_tls, "CRAM-MD5"));
@@ -196,8 +199,7 @@ TEST_CASE("implicit TLS: the client's first bytes are a TLS ClientHello", "[host
       c.reply("235 2.7.0 ok");
       serve_transaction(c);
     });
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.stream_type = smtp::StreamType::kImplicitTls;
+    smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kImplicitTls);
     const auto [out, rec] = deliver_to(server, options);
     CHECK(rec.before_tls.empty());
     REQUIRE(rec.handshake_bytes.size() >= 5);
@@ -211,8 +213,7 @@ TEST_CASE("implicit TLS: the client's first bytes are a TLS ClientHello", "[host
       greet(c);
       answer_ehlo(c, {"AUTH PLAIN"});  // the client never sends EHLO in the clear
     });
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.stream_type = smtp::StreamType::kImplicitTls;
+    smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kImplicitTls);
     const auto [out, rec] = send_to(server, options);
     REQUIRE(out.error);
     CHECK(out.error->kind() == Kind::kTls);
@@ -237,8 +238,7 @@ TEST_CASE("STARTTLS stripped in opportunistic mode: the password still stays hom
         }
         while (auto line = c.read_line()) c.reply(line->rfind("AUTH", 0) == 0 ? "334 " : "250 ok");
       });
-      smtp::SessionOptions options = hostile_auth_options(server.port());
-      options.stream_type = smtp::StreamType::kOpportunistic;
+      smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kOpportunistic);
       options.plaintext_auth = smtp::PlaintextAuth::kNever;  // as for a non-loopback server
       const auto [out, rec] = send_to(server, options);
       REQUIRE(out.error);
@@ -272,8 +272,7 @@ TEST_CASE("STARTTLS stripped to a remote server: no CRAM-MD5, DIGEST-MD5 or SCRA
   };
   SECTION("default policy, opportunistic: refused before any AUTH, naming the setting") {
     HostileServer server(mitm);
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.stream_type = smtp::StreamType::kOpportunistic;
+    smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kOpportunistic);
     const auto [out, rec] = send_as_remote_to(server, options);
     REQUIRE(out.error);
     INFO(out.error_text());
@@ -285,8 +284,7 @@ TEST_CASE("STARTTLS stripped to a remote server: no CRAM-MD5, DIGEST-MD5 or SCRA
   // The controls: the scenario sees a response when one is sent.
   SECTION("the user allowed it for this server: SCRAM runs in the clear") {
     HostileServer server(mitm);
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.stream_type = smtp::StreamType::kOpportunistic;
+    smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kOpportunistic);
     options.plaintext_auth = smtp::PlaintextAuth::kAlways;
     const auto [out, rec] = send_as_remote_to(server, options);
     REQUIRE(out.error);
@@ -294,8 +292,7 @@ TEST_CASE("STARTTLS stripped to a remote server: no CRAM-MD5, DIGEST-MD5 or SCRA
   }
   SECTION("a loopback server keeps its exemption") {
     HostileServer server(mitm);
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.stream_type = smtp::StreamType::kOpportunistic;
+    smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kOpportunistic);
     options.mechanisms = {"CRAM-MD5"};
     const auto [out, rec] = send_to(server, options);
     REQUIRE(out.error);

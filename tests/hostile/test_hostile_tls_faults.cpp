@@ -72,16 +72,13 @@ TEST_CASE("the server vanishing while the client writes over TLS raises no SIGPI
 }
 
 TEST_CASE("a TLS EOF without close_notify is a closed connection, as is a clean close", "[hostile][tls][fault]") {
-  const bool notify = GENERATE(false, true);  // FIN alone (truncation), or close_notify first
-  INFO((notify ? "close_notify, then FIN" : "FIN without close_notify"));
-  HostileServer server([notify](Connection& c) {
+  const HangUp how = GENERATE(HangUp::kFin, HangUp::kCloseNotify);
+  INFO(hang_up_name(how));
+  HostileServer server([how](Connection& c) {
     if (!open_starttls(c, {"PIPELINING"})) return;
     answer_ehlo(c, {"PIPELINING"});
     c.expect("MAIL FROM:");
-    if (notify)
-      c.close();
-    else
-      c.close_without_notify();
+    hang_up(c, how);
   });
   const Outcome out = run_send(hostile_options(server.port()));
   server.finish();
@@ -93,18 +90,15 @@ TEST_CASE("a TLS EOF without close_notify is a closed connection, as is a clean 
 
 TEST_CASE("any TLS breakage after the final dot leaves delivery status unknown", "[hostile][tls][fault]") {
   SECTION("EOF without close_notify, or a reset") {
-    const bool reset = GENERATE(false, true);
-    HostileServer server([reset](Connection& c) {
+    const HangUp how = GENERATE(HangUp::kFin, HangUp::kReset);
+    HostileServer server([how](Connection& c) {
       if (!open_data(c) || !c.read_data()) return;
-      if (reset)
-        c.reset();
-      else
-        c.close_without_notify();
+      hang_up(c, how);
     });
     const Outcome out = run_send(hostile_options(server.port()));
     server.finish();
     REQUIRE(out.error);
-    INFO(out.error_text() << (reset ? " (reset)" : " (EOF)"));
+    INFO(out.error_text() << " (" << hang_up_name(how) << ")");
     CHECK(out.error->kind() == Kind::kConnection);
     CHECK(contains(out.error_text(), "delivery status unknown"));
   }

@@ -4,6 +4,7 @@
 // type for the port says which one to use, quickly.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "catch.hpp"
@@ -26,6 +27,27 @@ std::string fingerprint(Cert cert) {
 void serve_inside_tls(Connection& c) {
   answer_ehlo(c, {"PIPELINING", "AUTH PLAIN LOGIN"});
   while (auto line = c.read_line()) c.reply(line->rfind("AUTH", 0) == 0 ? "235 2.7.0 ok" : "250 ok");
+}
+
+// The trusted test certificate, refused because of a client setting CONFIGURE makes: the error
+// names REASON and the certificate the server sent, and nothing went through the tunnel.
+// Returns the error's text.
+std::string refusal_by_setting(const std::function<void(smtp::SessionOptions&)>& configure,
+                               VerifyError reason) {
+  HostileServer server([](Connection& c) {
+    if (open_starttls(c, {"AUTH PLAIN"}, Cert::kTrusted)) serve_inside_tls(c);
+  });
+  smtp::SessionOptions options = hostile_auth_options(server.port());
+  configure(options);
+  const auto [out, rec] = send_to(server, options);
+  REQUIRE(out.error);
+  INFO(out.error_text());
+  REQUIRE(out.error->certificate());
+  CHECK(out.error->certificate()->reason == reason);
+  REQUIRE_FALSE(out.error->certificate()->chain.empty());
+  CHECK(out.error->certificate()->chain.front().sha256 == fingerprint(Cert::kTrusted));
+  CHECK(rec.after_tls.empty());
+  return out.error_text();
 }
 
 struct ProbeOutcome {
@@ -65,8 +87,8 @@ TEST_CASE("a refused certificate carries its reason, chain and fingerprint, and 
             serve_inside_tls(c);
           }
         });
-        smtp::SessionOptions options = hostile_auth_options(server.port());
-        if (implicit) options.stream_type = smtp::StreamType::kImplicitTls;
+        const smtp::SessionOptions options = hostile_auth_options(
+            server.port(), implicit ? smtp::StreamType::kImplicitTls : smtp::StreamType::kStartTls);
         const auto [out, rec] = send_to(server, options);
         REQUIRE(out.error);
         INFO(out.error_text());
@@ -94,37 +116,19 @@ TEST_CASE("a refused certificate carries its reason, chain and fingerprint, and 
     }
   }
   SECTION("an issuer this client does not trust") {
-    HostileServer server([](Connection& c) {
-      if (open_starttls(c, {"AUTH PLAIN"}, Cert::kTrusted)) serve_inside_tls(c);
-    });
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    options.tls.trust_file.clear();  // the system store, which knows nothing of the test CA
-    const auto [out, rec] = send_to(server, options);
-    REQUIRE(out.error);
-    INFO(out.error_text());
-    REQUIRE(out.error->certificate());
-    CHECK(out.error->certificate()->reason == VerifyError::kUnknownIssuer);
-    CHECK(out.error->certificate()->chain.front().sha256 == fingerprint(Cert::kTrusted));
-    CHECK(rec.after_tls.empty());
+    // No trust file: the system store alone, which knows nothing of the test CA.
+    refusal_by_setting([](smtp::SessionOptions& o) { o.tls.trust_file.clear(); },
+                       VerifyError::kUnknownIssuer);
   }
   SECTION("a pinned certificate that changed") {
-    HostileServer server([](Connection& c) {
-      if (open_starttls(c, {"AUTH PLAIN"}, Cert::kTrusted)) serve_inside_tls(c);
-    });
-    smtp::SessionOptions options = hostile_auth_options(server.port());
-    std::string raw(32, '\0');
+    std::string pin(32, '\0');
     unsigned int len = 0;
     X509_digest(TestPki::instance().leaf(Cert::kSelfSigned).cert.get(), EVP_sha256(),
-                reinterpret_cast<unsigned char*>(raw.data()), &len);
-    options.tls.pin_sha256 = raw;
-    const auto [out, rec] = send_to(server, options);
-    REQUIRE(out.error);
-    INFO(out.error_text());
-    REQUIRE(out.error->certificate());
-    CHECK(out.error->certificate()->reason == VerifyError::kPinMismatch);
-    CHECK(out.error->certificate()->chain.front().sha256 == fingerprint(Cert::kTrusted));
-    CHECK(contains(out.error_text(), "does not match the pinned " + fingerprint(Cert::kSelfSigned)));
-    CHECK(rec.after_tls.empty());
+                reinterpret_cast<unsigned char*>(pin.data()), &len);
+    const std::string error_text = refusal_by_setting(
+        [&pin](smtp::SessionOptions& o) { o.tls.pin_sha256 = pin; }, VerifyError::kPinMismatch);
+    INFO(error_text);
+    CHECK(contains(error_text, "does not match the pinned " + fingerprint(Cert::kSelfSigned)));
   }
 }
 
@@ -227,8 +231,7 @@ TEST_CASE("implicit TLS against a plain SMTP port says to use starttls", "[hosti
     greet(c);
     c.wait_for_close();
   });
-  smtp::SessionOptions options = hostile_auth_options(server.port());
-  options.stream_type = smtp::StreamType::kImplicitTls;
+  smtp::SessionOptions options = hostile_auth_options(server.port(), smtp::StreamType::kImplicitTls);
   const auto [out, rec] = send_to(server, options);
   REQUIRE(out.error);
   INFO(out.error_text());

@@ -10,9 +10,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/non_copyable.hpp"
+
 namespace smtpn::test {
 
-class LoopbackListener {
+class LoopbackListener : NonCopyable {
  public:
   // BACKLOG connections complete their TCP handshake without an accept().
   explicit LoopbackListener(int backlog = 4) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
@@ -28,8 +30,6 @@ class LoopbackListener {
     port_ = std::to_string(ntohs(addr.sin_port));
   }
   ~LoopbackListener() { ::close(fd_); }
-  LoopbackListener(const LoopbackListener&) = delete;
-  LoopbackListener& operator=(const LoopbackListener&) = delete;
 
   int fd() const { return fd_; }
   const std::string& port() const { return port_; }
