@@ -1,5 +1,7 @@
 #include "net/certificate.hpp"
 
+#include <array>
+
 #include <openssl/x509v3.h>
 
 #include "common/enum_table.hpp"
@@ -32,46 +34,52 @@ std::string time_text(const ASN1_TIME* t) {
   return bio_text(bio.get());
 }
 
-// The words are what the user reads first.
-constexpr EnumNames<VerifyError> kReasons[] = {
-    {VerifyError::kNone, "", "the certificate is trusted"},
+// One row per reason, in VerifyError's order: its Lisp symbol, the words the user reads
+// first, and the OpenSSL verify results that mean it (kNoCode fills the unused places; a
+// result no row lists is kOther).
+constexpr long kNoCode = -1;
+struct Reason {
+  VerifyError value;
+  const char* symbol;
+  const char* words;
+  std::array<long, 3> codes;
+};
+constexpr Reason kReasons[] = {
+    {VerifyError::kNone, "", "the certificate is trusted", {X509_V_OK, kNoCode, kNoCode}},
     {VerifyError::kSelfSigned, "self-signed",
-     "the certificate is self-signed: no authority you trust vouches for it"},
+     "the certificate is self-signed: no authority you trust vouches for it",
+     {X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, kNoCode}},
     {VerifyError::kUnknownIssuer, "unknown-issuer",
      "the certificate was issued by an authority this system does not trust (or the server "
-     "did not send its intermediate certificates)"},
-    {VerifyError::kExpired, "expired", "the certificate has expired"},
-    {VerifyError::kNotYetValid, "not-yet-valid", "the certificate is not valid yet (is the clock right?)"},
-    {VerifyError::kHostnameMismatch, "hostname-mismatch", "the certificate is for a different host name"},
-    {VerifyError::kRevoked, "revoked", "the certificate has been revoked"},
-    {VerifyError::kPinMismatch, "pin-mismatch", "the certificate is not the one pinned for this server"},
-    {VerifyError::kOther, "other", "the certificate could not be verified"},
+     "did not send its intermediate certificates)",
+     {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+      X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE}},
+    {VerifyError::kExpired, "expired", "the certificate has expired", {X509_V_ERR_CERT_HAS_EXPIRED, kNoCode, kNoCode}},
+    {VerifyError::kNotYetValid, "not-yet-valid", "the certificate is not valid yet (is the clock right?)",
+     {X509_V_ERR_CERT_NOT_YET_VALID, kNoCode, kNoCode}},
+    {VerifyError::kHostnameMismatch, "hostname-mismatch", "the certificate is for a different host name",
+     {X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH, kNoCode}},
+    {VerifyError::kRevoked, "revoked", "the certificate has been revoked", {X509_V_ERR_CERT_REVOKED, kNoCode, kNoCode}},
+    // Ours, not OpenSSL's: the pinned fingerprint differs.
+    {VerifyError::kPinMismatch, "pin-mismatch", "the certificate is not the one pinned for this server",
+     {kNoCode, kNoCode, kNoCode}},
+    {VerifyError::kOther, "other", "the certificate could not be verified", {kNoCode, kNoCode, kNoCode}},
 };
 static_assert(rows_follow_enum(kReasons, VerifyError::kOther), "one row per VerifyError, in its order");
 
 // A value no enumerator has reads as kOther.
-const EnumNames<VerifyError>& reason_of(VerifyError reason) {
-  const EnumNames<VerifyError>* row = row_of(kReasons, reason);
+const Reason& reason_of(VerifyError reason) {
+  const Reason* row = row_of(kReasons, reason);
   return row ? *row : kReasons[static_cast<std::size_t>(VerifyError::kOther)];
 }
 
 }  // namespace
 
 VerifyError classify_verify_result(long code) {
-  switch (code) {
-    case X509_V_OK: return VerifyError::kNone;
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: return VerifyError::kSelfSigned;
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: return VerifyError::kUnknownIssuer;
-    case X509_V_ERR_CERT_HAS_EXPIRED: return VerifyError::kExpired;
-    case X509_V_ERR_CERT_NOT_YET_VALID: return VerifyError::kNotYetValid;
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH: return VerifyError::kHostnameMismatch;
-    case X509_V_ERR_CERT_REVOKED: return VerifyError::kRevoked;
-    default: return VerifyError::kOther;
-  }
+  for (const Reason& reason : kReasons)
+    for (const long listed : reason.codes)
+      if (listed != kNoCode && listed == code) return reason.value;
+  return VerifyError::kOther;
 }
 
 const char* verify_error_name(VerifyError reason) { return reason_of(reason).symbol; }

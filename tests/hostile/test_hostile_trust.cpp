@@ -283,6 +283,11 @@ TEST_CASE("OpenSSL's verify codes map to the reasons a user can act on", "[trust
   CHECK(net::classify_verify_result(X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE) == VerifyError::kUnknownIssuer);
   CHECK(net::classify_verify_result(X509_V_ERR_IP_ADDRESS_MISMATCH) == VerifyError::kHostnameMismatch);
   CHECK(net::classify_verify_result(X509_V_ERR_CERT_REVOKED) == VerifyError::kRevoked);
+  CHECK(net::classify_verify_result(X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT) == VerifyError::kSelfSigned);
+  CHECK(net::classify_verify_result(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) == VerifyError::kUnknownIssuer);
+  CHECK(net::classify_verify_result(X509_V_ERR_CERT_HAS_EXPIRED) == VerifyError::kExpired);
+  CHECK(net::classify_verify_result(X509_V_ERR_CERT_NOT_YET_VALID) == VerifyError::kNotYetValid);
+  CHECK(net::classify_verify_result(X509_V_ERR_HOSTNAME_MISMATCH) == VerifyError::kHostnameMismatch);
   CHECK(net::classify_verify_result(X509_V_ERR_CERT_SIGNATURE_FAILURE) == VerifyError::kOther);
   CHECK(std::string(net::verify_error_name(VerifyError::kRevoked)) == "revoked");
 }
