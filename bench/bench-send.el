@@ -112,8 +112,9 @@ and `bench-floor'.  Returns (FLOOR-TIMES . NATIVE-TIMES)."
 (defun bench-row (label size n-fast rounds n-slow &optional port helo bdat)
   "Measure and print one row for a LABEL message of SIZE bytes.
 N-FAST floor and native sessions go in ROUNDS alternating turns (see
-`bench-floor-and-native').  PORT, HELO as for `bench-native'; BDAT when the sink at PORT offers
-CHUNKING and the floor should send BDAT too.  N-SLOW 0: no smtpmail.el."
+`bench-floor-and-native').  PORT, HELO as for `bench-native'; BDAT
+when the sink at PORT offers CHUNKING and the floor should send BDAT
+too.  N-SLOW 0: no smtpmail.el."
   (let* ((message (bench-message size))
          (_warm (progn (bench-native message 2 port helo)
                        (when (> n-slow 0) (bench-smtpmail message 1))))
