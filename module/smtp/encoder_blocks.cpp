@@ -1,5 +1,7 @@
 #include "smtp/encoder_blocks.hpp"
 
+#include "smtp/scan_kernels.hpp"
+
 namespace smtpn::smtp::blocks {
 bool available(Kernel kernel) {
   switch (kernel) {
@@ -7,8 +9,7 @@ bool available(Kernel kernel) {
       return true;  // byte by byte where there is no SSE2
     case Kernel::kAvx512:
 #if SMTPN_ENCODER_AVX512
-      // GCC's and clang's check covers the system's support (the ZMM state in XCR0) too.
-      return __builtin_cpu_supports("avx512bw") != 0;
+      return scan::available(scan::Kernel::kAvx512);  // the same CPU check as the scan's
 #else
       return false;
 #endif

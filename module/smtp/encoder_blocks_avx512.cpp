@@ -20,11 +20,6 @@ namespace smtpn::smtp::blocks {
 namespace avx512 {
 namespace {
 
-struct Masks {
-  std::uint64_t lf;
-  std::uint64_t cr;
-};
-
 inline Masks masks(const char* in) {
   const __m512i v = _mm512_loadu_si512(in);
   return {_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n')), _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r'))};

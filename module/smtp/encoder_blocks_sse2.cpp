@@ -13,11 +13,6 @@ namespace smtpn::smtp::blocks {
 namespace sse2 {
 namespace {
 
-struct Masks {
-  std::uint64_t lf;
-  std::uint64_t cr;
-};
-
 // Bit I of the result set when IN[I] == B, for the 64 bytes at IN.
 std::uint64_t equal(const char* in, char b) {
 #if defined(__SSE2__)
@@ -47,7 +42,7 @@ inline void copy_block(char* out, const char* in) { __builtin_memcpy(out, in, kB
 }  // namespace sse2
 
 std::uint64_t line_end_mask(const char* in) {
-  const sse2::Masks m = sse2::masks(in);
+  const Masks m = sse2::masks(in);
   return m.lf | m.cr;
 }
 
